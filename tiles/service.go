@@ -1,0 +1,322 @@
+package tiles
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
+
+	"hotspots/geo"
+)
+
+// Store is the part of geo.Store the tiles read. geo.Store satisfies it; a
+// narrow interface keeps test fakes small.
+type Store interface {
+	CellCounts(ctx context.Context, f geo.CellCountFilter) ([]geo.CellCount, error)
+	CellDayCounts(ctx context.Context, f geo.CellCountFilter) ([]geo.CellDayCount, error)
+	AreaDayCounts(ctx context.Context, f geo.AreaCountFilter) ([]geo.AreaDayCount, error)
+	Areas(ctx context.Context, layer string) ([]geo.Area, error)
+	FindIncidents(ctx context.Context, f geo.IncidentFilter) ([]geo.Incident, error)
+	ListFindings(ctx context.Context, f geo.FindingFilter) ([]geo.Finding, error)
+	DataVersion(ctx context.Context) (int64, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store Store
+	// Kinds is the city's kind set (default geo.DefaultKinds).
+	Kinds geo.KindSet
+	// Location is the city's time zone, used to turn days into instants for
+	// the points layer (default UTC).
+	Location *time.Location
+	// Streets and Boundary make the offline basemap.
+	Streets  []Street
+	Boundary orb.MultiPolygon
+	// CacheBytes bounds the encoded tile cache (default 64 MiB; <0 disables).
+	CacheBytes int
+	// VersionTTL is how long a data version is trusted before the store is
+	// asked again: tiles may lag new data by this much, and in exchange a
+	// tile request touches no database at all (default 1s; <0 asks always).
+	VersionTTL time.Duration
+	// FindingsTTL is how long detector findings are reused; detection runs
+	// do not change the data version (default 30s).
+	FindingsTTL time.Duration
+	// MaxPoints caps the points of one incidents tile (default 20,000).
+	MaxPoints int
+	Logger    *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Request is one tile request after parsing and authorisation.
+type Request struct {
+	Layer string
+	Tile  maptile.Tile
+	Query Query
+	// SuppressBelow > 1 suppresses counts from 1 to SuppressBelow-1 and caps
+	// the hex resolution at PublicMaxRes (the public view).
+	SuppressBelow int
+	// Points is true when the caller may see exact incident locations.
+	Points bool
+}
+
+// Service builds and caches tiles. It is safe for concurrent use.
+type Service struct {
+	cfg   Config
+	cache *Cache
+
+	mu        sync.Mutex
+	version   int64
+	checkedAt time.Time
+	haveVer   bool
+	dataEnd   *time.Time // nil until computed for version
+	hex       map[string]*hexEntry
+	areas     map[string]*areaEntry
+	areaGeo   map[string]*areaGeoEntry
+	findings  map[string]*findingsEntry
+	streets   *streetIndex
+	streetsMu sync.Once
+}
+
+// NewService returns a Service.
+func NewService(cfg Config) *Service {
+	if cfg.Kinds == nil {
+		cfg.Kinds = geo.DefaultKinds()
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = 64 << 20
+	}
+	if cfg.VersionTTL == 0 {
+		cfg.VersionTTL = time.Second
+	}
+	if cfg.FindingsTTL == 0 {
+		cfg.FindingsTTL = 30 * time.Second
+	}
+	if cfg.MaxPoints == 0 {
+		cfg.MaxPoints = 20000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{
+		cfg: cfg, cache: NewCache(cfg.CacheBytes),
+		hex: map[string]*hexEntry{}, areas: map[string]*areaEntry{},
+		areaGeo: map[string]*areaGeoEntry{}, findings: map[string]*findingsEntry{},
+	}
+}
+
+// Kinds is the service's kind set.
+func (s *Service) Kinds() geo.KindSet { return s.cfg.Kinds }
+
+// Version returns the current data version, asking the store at most once
+// per VersionTTL. A changed version purges every cache.
+func (s *Service) Version(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.versionLocked(ctx)
+}
+
+func (s *Service) versionLocked(ctx context.Context) (int64, error) {
+	now := s.cfg.Now()
+	if s.haveVer && s.cfg.VersionTTL > 0 && now.Sub(s.checkedAt) < s.cfg.VersionTTL {
+		return s.version, nil
+	}
+	v, err := s.cfg.Store.DataVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("tiles: data version: %w", err)
+	}
+	if s.haveVer && v != s.version {
+		s.cache.Purge()
+		clear(s.hex)
+		clear(s.areas)
+		clear(s.areaGeo)
+		s.dataEnd = nil
+		s.cfg.Logger.Debug("tiles_invalidated", slog.Int64("old_version", s.version), slog.Int64("version", v))
+	}
+	s.version, s.checkedAt, s.haveVer = v, now, true
+	return v, nil
+}
+
+// DataEnd returns the last day with data (zero when the store is empty):
+// relative windows end there. It is computed once per data version, looking
+// back one month first, then a year, then everywhere, so a live feed costs
+// a small query.
+func (s *Service) DataEnd(ctx context.Context) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.versionLocked(ctx); err != nil {
+		return time.Time{}, err
+	}
+	if s.dataEnd != nil {
+		return *s.dataEnd, nil
+	}
+	today := s.cfg.Now().In(s.cfg.Location)
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	var end time.Time
+	for _, back := range []int{35, 400, -1} {
+		f := geo.CellCountFilter{Res: 0}
+		if back > 0 {
+			from := today.AddDate(0, 0, -back)
+			f.From = &from
+		}
+		rows, err := s.cfg.Store.CellDayCounts(ctx, f)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("tiles: data end: %w", err)
+		}
+		for _, r := range rows {
+			if r.Day.After(end) {
+				end = r.Day
+			}
+		}
+		if !end.IsZero() {
+			break
+		}
+	}
+	s.dataEnd = &end
+	return end, nil
+}
+
+// ETag returns the validator of a tile request's representation: the data
+// version, the findings generation for finding layers, and a hash of the
+// layer, query and privacy view. It costs no tile work, so a 304 is cheap.
+func (s *Service) ETag(ctx context.Context, r Request) (string, error) {
+	v, err := s.Version(ctx)
+	if err != nil {
+		return "", err
+	}
+	end, err := s.DataEnd(ctx)
+	if err != nil {
+		return "", err
+	}
+	tok := ""
+	if r.Layer == LayerHotspots || r.Layer == LayerClusters {
+		fe, err := s.findingsFor(ctx, r.Layer)
+		if err != nil {
+			return "", err
+		}
+		tok = fe.token
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s|%d|%t", r.Layer, r.Query.key(end, r.Layer == LayerAreas), r.SuppressBelow, r.Points)
+	return `W/"` + strconv.FormatInt(v, 36) + "-" + tok + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`, nil
+}
+
+// Tile builds (or fetches from the cache) one tile.
+func (s *Service) Tile(ctx context.Context, r Request) (*Tile, error) {
+	if !KnownLayer(r.Layer) {
+		return nil, geo.Errorf(geo.ENOTFOUND, "unknown tile layer %q", r.Layer)
+	}
+	if r.Layer == LayerIncidents && !r.Points {
+		return nil, geo.Errorf(geo.EFORBIDDEN, "exact incident locations are for analysts only")
+	}
+	if r.Layer == LayerAreas && r.Query.AreaLayer == "" {
+		return nil, geo.FieldErrorf("area_layer", "area_layer is required for the areas layer")
+	}
+	etag, err := s.ETag(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	key := r.Layer + "/" + strconv.Itoa(int(r.Tile.Z)) + "/" + strconv.Itoa(int(r.Tile.X)) + "/" +
+		strconv.Itoa(int(r.Tile.Y)) + "|" + etag
+	if t, ok := s.cache.Get(key); ok {
+		return t, nil
+	}
+	var layers []*mvt.Layer
+	switch r.Layer {
+	case LayerHex:
+		layers, err = s.hexTile(ctx, r)
+	case LayerHotspots, LayerClusters:
+		layers, err = s.findingsTile(ctx, r)
+	case LayerAreas:
+		layers, err = s.areasTile(ctx, r)
+	case LayerIncidents:
+		layers, err = s.pointsTile(ctx, r)
+	case LayerStreets:
+		layers = s.streetsTile(r.Tile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := encode(layers...)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.Put(key, t)
+	return t, nil
+}
+
+// CacheLen is the number of cached tiles, for tests and metrics.
+func (s *Service) CacheLen() int { return s.cache.Len() }
+
+// hexEntry is one aggregate, built once by whoever asks first while later
+// callers wait on the same build.
+type hexEntry struct {
+	once    sync.Once
+	idx     *HexIndex
+	err     error
+	version int64
+}
+
+// HexIndexFor returns the aggregate for a resolution and query, building it
+// with one CellCounts query when the data version has moved.
+func (s *Service) HexIndexFor(ctx context.Context, res int, q Query) (*HexIndex, error) {
+	end, err := s.DataEnd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := strconv.Itoa(res) + "|" + q.key(end, false)
+	s.mu.Lock()
+	e, ok := s.hex[key]
+	if !ok {
+		if len(s.hex) >= 64 {
+			clear(s.hex) // a crude bound; the map rarely sees more than a few queries
+		}
+		e = &hexEntry{version: s.version}
+		s.hex[key] = e
+	}
+	s.mu.Unlock()
+	e.once.Do(func() {
+		from, to := q.Days(end)
+		var counts []geo.CellCount
+		counts, e.err = s.cfg.Store.CellCounts(ctx, geo.CellCountFilter{Res: res, Kinds: q.Kinds, From: from, To: to})
+		if e.err != nil {
+			e.err = fmt.Errorf("tiles: hex aggregate res %d: %w", res, e.err)
+			return
+		}
+		e.idx = NewHexIndex(res, q.Families(s.cfg.Kinds), counts)
+	})
+	if e.err != nil {
+		s.mu.Lock()
+		if s.hex[key] == e {
+			delete(s.hex, key) // let the next request retry
+		}
+		s.mu.Unlock()
+		return nil, e.err
+	}
+	return e.idx, nil
+}
+
+func (s *Service) hexTile(ctx context.Context, r Request) ([]*mvt.Layer, error) {
+	res := ResForZoom(r.Tile.Z)
+	if r.SuppressBelow > 1 && res > PublicMaxRes {
+		res = PublicMaxRes
+	}
+	idx, err := s.HexIndexFor(ctx, res, r.Query)
+	if err != nil {
+		return nil, err
+	}
+	return []*mvt.Layer{idx.Layer(r.Tile, r.SuppressBelow)}, nil
+}
