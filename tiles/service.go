@@ -36,8 +36,11 @@ type Config struct {
 	// Location is the city's time zone, used to turn days into instants for
 	// the points layer (default UTC).
 	Location *time.Location
-	// Streets and Boundary make the offline basemap.
-	Streets  []Street
+	// Streets loads the offline basemap's centerlines; it is called once,
+	// on the first streets tile, so processes that never draw the basemap
+	// never read the file. Nil means no streets.
+	Streets func() ([]Street, error)
+	// Boundary is the city outline drawn on the basemap.
 	Boundary orb.MultiPolygon
 	// CacheBytes bounds the encoded tile cache (default 64 MiB; <0 disables).
 	CacheBytes int

@@ -2,12 +2,14 @@ package tiles
 
 import (
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
+	"hotspots/cities"
 	"hotspots/geo"
 )
 
@@ -319,10 +321,12 @@ func TestServiceFindingLayers(t *testing.T) {
 
 func TestServiceStreetsByZoom(t *testing.T) {
 	s := NewService(Config{Store: seeded(), VersionTTL: -1,
-		Streets: []Street{
-			{Line: orb.LineString{{centre[0] - 0.01, centre[1]}, {centre[0] + 0.01, centre[1]}}, Class: StreetMajor},
-			{Line: orb.LineString{{centre[0], centre[1] - 0.001}, {centre[0], centre[1] + 0.001}}, Class: StreetMinor},
-			{Line: orb.LineString{{centre[0] + 0.0001, centre[1] - 0.0005}, {centre[0] + 0.0001, centre[1] + 0.0005}}, Class: StreetAlley},
+		Streets: func() ([]Street, error) {
+			return []Street{
+				{Line: orb.LineString{{centre[0] - 0.01, centre[1]}, {centre[0] + 0.01, centre[1]}}, Class: StreetMajor},
+				{Line: orb.LineString{{centre[0], centre[1] - 0.001}, {centre[0], centre[1] + 0.001}}, Class: StreetMinor},
+				{Line: orb.LineString{{centre[0] + 0.0001, centre[1] - 0.0005}, {centre[0] + 0.0001, centre[1] + 0.0005}}, Class: StreetAlley},
+			}, nil
 		},
 		Boundary: orb.MultiPolygon{{{{-76.7, 39.2}, {-76.5, 39.2}, {-76.5, 39.37}, {-76.7, 39.37}, {-76.7, 39.2}}}},
 	})
@@ -348,5 +352,46 @@ func TestServiceUnknownLayer(t *testing.T) {
 	s := NewService(Config{Store: seeded()})
 	if _, err := s.Tile(ctx, Request{Layer: "roads", Tile: maptile.New(0, 0, 0)}); geo.ErrorCode(err) != geo.ENOTFOUND {
 		t.Fatalf("unknown layer: %v", err)
+	}
+}
+
+func TestLoadStreets(t *testing.T) {
+	fsys := fstest.MapFS{"c.csv": {Data: []byte("id,subtype,featype,geometry\n" +
+		"0,STRPRD,AVE,-76.534034 39.323497;-76.534424 39.323715\n" +
+		"1,STREX,,-76.6 39.3;-76.61 39.31;-76.62 39.32\n" +
+		"2,STRALY,,-76.6 39.3;-76.6001 39.3001\n")}}
+	got, err := LoadStreets(fsys, "c.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{StreetMinor, StreetMajor, StreetAlley}
+	if len(got) != 3 {
+		t.Fatalf("got %d streets", len(got))
+	}
+	for i, s := range got {
+		if s.Class != want[i] {
+			t.Errorf("street %d class %s, want %s", i, s.Class, want[i])
+		}
+	}
+	if got[1].Line[2] != (orb.Point{-76.62, 39.32}) {
+		t.Fatalf("vertex order or parsing: %v", got[1].Line)
+	}
+	fsys["bad.csv"] = &fstest.MapFile{Data: []byte("subtype,geometry\nSTRPRD,-76.5 x\n")}
+	if _, err := LoadStreets(fsys, "bad.csv"); err == nil {
+		t.Fatal("bad vertex accepted")
+	}
+}
+
+func TestLoadBundledBaltimoreStreets(t *testing.T) {
+	c, err := cities.Open("baltimore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadStreets(c.FS, "streets/centerlines.csv.gz")
+	if err != nil {
+		t.Skipf("no bundled centerlines: %v", err)
+	}
+	if len(got) < 40000 {
+		t.Fatalf("only %d centerlines", len(got))
 	}
 }

@@ -1,7 +1,17 @@
 package tiles
 
 import (
+	"bufio"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -41,7 +51,16 @@ type streetLine struct {
 func (s *Service) streetIdx() *streetIndex {
 	s.streetsMu.Do(func() {
 		idx := &streetIndex{}
-		for _, st := range s.cfg.Streets {
+		var streets []Street
+		if s.cfg.Streets != nil {
+			var err error
+			if streets, err = s.cfg.Streets(); err != nil {
+				// The basemap is a convenience: without streets the map
+				// still shows the data and the city outline.
+				s.cfg.Logger.Warn("streets_unavailable", slog.Any("error", err))
+			}
+		}
+		for _, st := range streets {
 			if len(st.Line) < 2 {
 				continue
 			}
@@ -100,4 +119,97 @@ func (s *Service) streetsTile(t maptile.Tile) []*mvt.Layer {
 		}
 	}
 	return []*mvt.Layer{city, streets}
+}
+
+// centerlineClass maps the city DOT subtype of a centerline to a basemap
+// class: limited access, ramps and tunnels are major; alleys and fictitious
+// connector pieces are alleys; every other road is minor.
+func centerlineClass(subtype, featype string) string {
+	switch subtype {
+	case "STREX", "STRR", "STRTN":
+		return StreetMajor
+	case "STRALY", "STRFIC":
+		return StreetAlley
+	}
+	switch featype {
+	case "BLVD", "PKWY", "HWY", "EXPY":
+		return StreetMajor
+	}
+	return StreetMinor
+}
+
+// LoadStreets reads a city's bundled street centerlines (centerlines.csv.gz
+// in the streets folder: a "subtype" and "featype" column and a "geometry"
+// column of "lon lat;lon lat;..." vertices) as basemap lines.
+func LoadStreets(fsys fs.FS, name string) ([]Street, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("streets: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReader(f)
+	if strings.HasSuffix(name, ".gz") {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("streets %s: %w", name, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	head, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("streets %s: header: %w", name, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[h] = i
+	}
+	gi, ok := col["geometry"]
+	if !ok {
+		return nil, fmt.Errorf("streets %s: no geometry column", name)
+	}
+	si, hasSub := col["subtype"]
+	fi, hasType := col["featype"]
+	var out []Street
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("streets %s: line %d: %w", name, line, err)
+		}
+		ls, err := parseLine(rec[gi])
+		if err != nil {
+			return nil, fmt.Errorf("streets %s: line %d: %w", name, line, err)
+		}
+		var sub, typ string
+		if hasSub {
+			sub = rec[si]
+		}
+		if hasType {
+			typ = rec[fi]
+		}
+		out = append(out, Street{Line: ls, Class: centerlineClass(sub, typ)})
+	}
+}
+
+// parseLine parses "lon lat;lon lat;...".
+func parseLine(s string) (orb.LineString, error) {
+	parts := strings.Split(s, ";")
+	ls := make(orb.LineString, 0, len(parts))
+	for _, p := range parts {
+		lon, lat, ok := strings.Cut(strings.TrimSpace(p), " ")
+		if !ok {
+			return nil, fmt.Errorf("vertex %q: want \"lon lat\"", p)
+		}
+		x, err1 := strconv.ParseFloat(lon, 64)
+		y, err2 := strconv.ParseFloat(lat, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("vertex %q: not numbers", p)
+		}
+		ls = append(ls, orb.Point{x, y})
+	}
+	return ls, nil
 }
