@@ -1,0 +1,39 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"hotspots/cities"
+	"hotspots/geo/sqlite"
+)
+
+// MustOpenStore opens a migrated embedded store in a temporary folder.
+func MustOpenStore(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "hotspots.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// MustCity opens a builtin city.
+func MustCity(tb testing.TB, name string) *cities.City {
+	tb.Helper()
+	c, err := cities.Open(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// discard is a logger for tests that do not look at logs.
+var discard = slog.New(slog.DiscardHandler)
