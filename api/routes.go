@@ -5,4 +5,14 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthzHandler)
 	e.GET("/readyz", s.readyzHandler)
+
+	// Analyst map, vector tiles and the map's popups.
+	m := s.newMapHandler()
+	e.GET("/", m.indexHandler)
+	e.GET("/static/*", m.staticHandler)
+	e.GET("/map/config.json", m.mapConfigHandler)
+	e.GET("/tiles/:layer", m.tileJSONHandler)
+	e.GET("/tiles/:layer/:z/:x/:y", m.getTileHandler)
+	e.GET("/api/v1/cells/:cell/series", m.cellSeriesHandler)
+	e.GET("/api/v1/areas/:layer/:code/series", m.areaSeriesHandler)
 }
