@@ -140,7 +140,8 @@ func centerlineClass(subtype, featype string) string {
 
 // LoadStreets reads a city's bundled street centerlines (centerlines.csv.gz
 // in the streets folder: a "subtype" and "featype" column and a "geometry"
-// column of "lon lat;lon lat;..." vertices) as basemap lines.
+// column of "lon lat;lon lat;..." vertices, parts of a multi-line joined by
+// "|") as basemap lines.
 func LoadStreets(fsys fs.FS, name string) ([]Street, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -180,10 +181,6 @@ func LoadStreets(fsys fs.FS, name string) ([]Street, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("streets %s: line %d: %w", name, line, err)
 		}
-		ls, err := parseLine(rec[gi])
-		if err != nil {
-			return nil, fmt.Errorf("streets %s: line %d: %w", name, line, err)
-		}
 		var sub, typ string
 		if hasSub {
 			sub = rec[si]
@@ -191,7 +188,15 @@ func LoadStreets(fsys fs.FS, name string) ([]Street, error) {
 		if hasType {
 			typ = rec[fi]
 		}
-		out = append(out, Street{Line: ls, Class: centerlineClass(sub, typ)})
+		class := centerlineClass(sub, typ)
+		// A multi-part centerline separates its parts with "|".
+		for _, part := range strings.Split(rec[gi], "|") {
+			ls, err := parseLine(part)
+			if err != nil {
+				return nil, fmt.Errorf("streets %s: line %d: %w", name, line, err)
+			}
+			out = append(out, Street{Line: ls, Class: class})
+		}
 	}
 }
 
