@@ -87,6 +87,9 @@ type LayerConfig struct {
 	File         string `yaml:"file"`
 	CodeProperty string `yaml:"code_property"`
 	NameProperty string `yaml:"name_property"`
+	// AltNameProperty names a feature property holding another spelling of
+	// the area's name (e.g. the 2010 name of a renamed 2020 neighborhood).
+	AltNameProperty string `yaml:"alt_name_property"`
 	// ValidFrom/ValidTo (YYYY-MM-DD) bound the incident dates the layer
 	// applies to, for redrawn districts.
 	ValidFrom string `yaml:"valid_from"`
@@ -108,6 +111,9 @@ type PopulationConfig struct {
 	FilterColumn string `yaml:"filter_column"`
 	FilterValue  string `yaml:"filter_value"`
 	Year         int    `yaml:"year"`
+	// Source says where the figures come from and how they were derived,
+	// for the methods page.
+	Source string `yaml:"source"`
 }
 
 // TreatmentLocation is a hospital or trauma centre.
