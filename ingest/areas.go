@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/planar"
 
 	"hotspots/geo"
 )
@@ -37,7 +36,7 @@ type layerIndex struct {
 type indexedArea struct {
 	code  string
 	bound orb.Bound
-	geom  orb.MultiPolygon
+	pip   *pip
 }
 
 // gridSide is the number of grid cells along each side of a layer index.
@@ -77,7 +76,7 @@ func (x *AreaIndex) Add(l geo.AreaLayer, areas []geo.Area) {
 			continue
 		}
 		b := a.Geometry.Bound()
-		li.areas = append(li.areas, indexedArea{code: a.Code, bound: b, geom: a.Geometry})
+		li.areas = append(li.areas, indexedArea{code: a.Code, bound: b, pip: newPIP(a.Geometry, 32)})
 		if first {
 			li.bound, first = b, false
 		} else {
@@ -152,7 +151,7 @@ func (li *layerIndex) lookup(p orb.Point) string {
 	gx, gy := li.cellOf(p)
 	for _, i := range li.cells[gy*li.nx+gx] {
 		a := &li.areas[i]
-		if a.bound.Contains(p) && planar.MultiPolygonContains(a.geom, p) {
+		if a.pip.contains(p) {
 			return a.code
 		}
 	}

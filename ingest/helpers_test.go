@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -37,3 +38,7 @@ func MustCity(tb testing.TB, name string) *cities.City {
 
 // discard is a logger for tests that do not look at logs.
 var discard = slog.New(slog.DiscardHandler)
+
+func openCity(name string) (*cities.City, error) { return cities.Open(name) }
+
+func readFS(c *cities.City, name string) ([]byte, error) { return fs.ReadFile(c.FS, name) }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/planar"
 
 	"hotspots/cities"
 	"hotspots/geo"
@@ -101,6 +100,7 @@ func parseLatLon(lat, lon string) (p orb.Point, ok bool, err error) {
 type placeCheck struct {
 	boundary   orb.MultiPolygon
 	bound      orb.Bound
+	inside     *pip
 	toleranceM float64
 	sentinels  []orb.Point
 	treatment  []treatmentSite
@@ -116,6 +116,7 @@ type treatmentSite struct {
 func newPlaceCheck(c *cities.City, m *Mapping) *placeCheck {
 	pc := &placeCheck{boundary: c.BoundaryPolygon(), toleranceM: c.Boundary.ToleranceM}
 	pc.bound = pc.boundary.Bound()
+	pc.inside = newPIP(pc.boundary, 256)
 	for _, s := range c.Sentinels {
 		pc.sentinels = append(pc.sentinels, orb.Point{s[0], s[1]})
 	}
@@ -172,10 +173,7 @@ func inRange(p orb.Point) bool {
 }
 
 func (pc *placeCheck) contains(p orb.Point) bool {
-	if !pc.bound.Contains(p) {
-		return false
-	}
-	return planar.MultiPolygonContains(pc.boundary, p)
+	return pc.inside.contains(p)
 }
 
 // distanceM is the distance in metres from p to the city's boundary, in a

@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
+
+	"hotspots/cities"
+	"hotspots/geo"
+)
+
+func square(x0, y0, w float64) orb.MultiPolygon {
+	return orb.MultiPolygon{{{{x0, y0}, {x0 + w, y0}, {x0 + w, y0 + w}, {x0, y0 + w}, {x0, y0}}}}
+}
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestAreaIndexHonoursValidity(t *testing.T) {
+	cut := date("2023-07-01")
+	idx := &AreaIndex{}
+	idx.Add(geo.AreaLayer{ID: "police_pre2023", ValidTo: &cut}, []geo.Area{
+		{Code: "WESTERN", Geometry: square(0, 0, 1)}, {Code: "EASTERN", Geometry: square(1, 0, 1)},
+	})
+	idx.Add(geo.AreaLayer{ID: "police_2023", ValidFrom: &cut}, []geo.Area{
+		// The redraw moved the line: x in [0, 1.5) is now Western.
+		{Code: "WESTERN", Geometry: orb.MultiPolygon{{{{0, 0}, {1.5, 0}, {1.5, 1}, {0, 1}, {0, 0}}}}},
+		{Code: "EASTERN", Geometry: orb.MultiPolygon{{{{1.5, 0}, {2, 0}, {2, 1}, {1.5, 1}, {1.5, 0}}}}},
+	})
+	idx.Add(geo.AreaLayer{ID: "city"}, []geo.Area{{Code: "all", Geometry: square(0, 0, 2)}})
+	cases := map[string]struct {
+		p    orb.Point
+		day  string
+		want map[string]string
+	}{
+		"before redraw": {orb.Point{1.2, 0.5}, "2023-06-30", map[string]string{"police_pre2023": "EASTERN", "city": "all"}},
+		"after redraw":  {orb.Point{1.2, 0.5}, "2023-07-01", map[string]string{"police_2023": "WESTERN", "city": "all"}},
+		"outside all":   {orb.Point{5, 5}, "2020-01-01", nil},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := idx.Assign(tc.p, date(tc.day))
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("Assign = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAreaIndexMatchesBruteForce compares the grid lookup with testing
+// every polygon, on the real 2010 neighbourhoods when the city folder
+// ships them, else on a synthetic tiling.
+func TestAreaIndexMatchesBruteForce(t *testing.T) {
+	areas := realNeighborhoods(t)
+	if areas == nil {
+		for i := range 12 {
+			for j := range 12 {
+				areas = append(areas, geo.Area{Code: fmt.Sprintf("a%02d%02d", i, j),
+					Geometry: square(-76.72+float64(i)*0.017, 39.19+float64(j)*0.014, 0.017)})
+			}
+		}
+	}
+	idx := &AreaIndex{}
+	idx.Add(geo.AreaLayer{ID: "n"}, areas)
+	bounds := make([]orb.Bound, len(areas))
+	for i, a := range areas {
+		bounds[i] = a.Geometry.Bound()
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		p := orb.Point{-76.72 + rng.Float64()*0.2, 39.19 + rng.Float64()*0.18}
+		want := ""
+		for i, a := range areas {
+			if bounds[i].Contains(p) && planar.MultiPolygonContains(a.Geometry, p) {
+				want = a.Code
+				break
+			}
+		}
+		if got := idx.Assign(p, date("2020-01-01"))["n"]; got != want {
+			t.Fatalf("point %v: index says %q, brute force %q", p, got, want)
+		}
+	}
+}
+
+// realNeighborhoods reads the neighbourhood polygons bundled with the
+// Baltimore city folder, nil when they are not there.
+func realNeighborhoods(t *testing.T) []geo.Area {
+	f, err := cities.Builtin.Open("baltimore/areas/neighborhoods_2010.geojson.gz")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := geojson.UnmarshalFeatureCollection(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []geo.Area
+	for i, ft := range fc.Features {
+		var mp orb.MultiPolygon
+		switch g := ft.Geometry.(type) {
+		case orb.Polygon:
+			mp = orb.MultiPolygon{g}
+		case orb.MultiPolygon:
+			mp = g
+		}
+		out = append(out, geo.Area{Code: fmt.Sprintf("%03d", i), Geometry: mp})
+	}
+	return out
+}
