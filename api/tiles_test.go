@@ -80,7 +80,8 @@ func mapTestStore(t testing.TB, extra int) *sqlite.DB {
 		add(mapColdPoint, geo.KindHomicide, mapFixEnd.AddDate(0, 0, -i*40), "uptown")
 	}
 	r := rand.New(rand.NewPCG(7, 7))
-	centres := []orb.Point{{-76.625, 39.305}, {-76.585, 39.295}, {-76.645, 39.285}, {-76.600, 39.320}}
+	// Far (5 km and more) from the fixture points, so their counts stay exact.
+	centres := []orb.Point{{-76.665, 39.330}, {-76.560, 39.270}, {-76.680, 39.262}, {-76.570, 39.342}}
 	kinds := []geo.Kind{geo.KindShootingNonFatal, geo.KindShootingFatal, geo.KindOverdoseNonFatal, geo.KindOverdoseFatal}
 	for range extra {
 		c := centres[r.IntN(len(centres))]
@@ -97,10 +98,21 @@ func mapTestStore(t testing.TB, extra int) *sqlite.DB {
 	return db
 }
 
-// mapTestServer starts the API over the store. The X-Test-Role header
-// stands in for authentication: it sets the principal as the access-control
-// middleware will.
+// mapTestRoleCookie carries the test role for browser requests.
+const mapTestRoleCookie = "hotspots_test_role"
+
+// mapTestServer starts the API over the store. The X-Test-Role header (or
+// the mapTestRoleCookie cookie) stands in for authentication: it sets the
+// principal as the access-control middleware will.
 func mapTestServer(t testing.TB, store geo.Store, simulated ...string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(mapTestAPI(t, store, simulated...).Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// mapTestAPI builds the API with the test principal middleware.
+func mapTestAPI(t testing.TB, store geo.Store, simulated ...string) *Server {
 	t.Helper()
 	city, err := cities.Open("baltimore")
 	if err != nil {
@@ -109,7 +121,11 @@ func mapTestServer(t testing.TB, store geo.Store, simulated ...string) *httptest
 	s := New(Config{Store: store, City: city, Logger: slog.New(slog.DiscardHandler), Simulated: simulated})
 	s.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if r := c.Request().Header.Get("X-Test-Role"); r != "" {
+			r := c.Request().Header.Get("X-Test-Role")
+			if ck, err := c.Cookie(mapTestRoleCookie); err == nil && r == "" {
+				r = ck.Value
+			}
+			if r != "" {
 				p := geo.Principal{Role: geo.Role(r), Name: "test-" + r}
 				if a := c.Request().Header.Get("X-Test-Areas"); a != "" {
 					p.Areas = strings.Split(a, ",")
@@ -119,9 +135,7 @@ func mapTestServer(t testing.TB, store geo.Store, simulated ...string) *httptest
 			return next(c)
 		}
 	})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return srv
+	return s
 }
 
 // mapGet does a GET with optional headers (name, value pairs).
