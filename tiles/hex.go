@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"sort"
+	"sync"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -28,6 +29,45 @@ type HexIndex struct {
 	pts    []orb.Point
 	maxW   float64 // widest cell in world units, to widen the range search
 	keys   []string
+
+	// props holds each cell's feature properties per suppression level,
+	// built on first use: features only read them, so every tile shares one
+	// map per cell instead of building it again.
+	propsMu sync.Mutex
+	props   map[int]*hexProps
+}
+
+type hexProps struct {
+	once sync.Once
+	p    []geojson.Properties
+}
+
+// cellProps returns the properties of every cell for a suppression level.
+func (h *HexIndex) cellProps(suppressBelow int) []geojson.Properties {
+	if suppressBelow < 2 {
+		suppressBelow = 0 // every level below 2 suppresses nothing
+	}
+	h.propsMu.Lock()
+	if h.props == nil {
+		h.props = map[int]*hexProps{}
+	}
+	hp := h.props[suppressBelow]
+	if hp == nil {
+		hp = &hexProps{}
+		h.props[suppressBelow] = hp
+	}
+	h.propsMu.Unlock()
+	hp.once.Do(func() {
+		w := len(h.Families) + 1
+		hp.p = make([]geojson.Properties, len(h.cells))
+		for i := range h.cells {
+			props := make(geojson.Properties, 3)
+			props["cell"] = h.cells[i].id
+			countProps(props, h.keys, h.counts[i*w:(i+1)*w], suppressBelow)
+			hp.p[i] = props
+		}
+	})
+	return hp.p
 }
 
 type hexCell struct {
@@ -122,7 +162,7 @@ func (h *HexIndex) Counts(c geo.Cell) (map[string]int, int) {
 func (h *HexIndex) Layer(t maptile.Tile, suppressBelow int) *mvt.Layer {
 	p := newProjector(t)
 	lo := sort.Search(len(h.cells), func(i int) bool { return h.cells[i].bound.Min[0] >= p.wclip.Min[0]-h.maxW })
-	w := len(h.Families) + 1
+	props := h.cellProps(suppressBelow)
 	layer := &mvt.Layer{Name: LayerHex, Version: 2, Extent: Extent}
 	var slab []orb.Point
 	for i := lo; i < len(h.cells); i++ {
@@ -138,10 +178,7 @@ func (h *HexIndex) Layer(t maptile.Tile, suppressBelow int) *mvt.Layer {
 			continue
 		}
 		orient(r, true)
-		props := make(geojson.Properties, w+1)
-		props["cell"] = c.id
-		countProps(props, h.keys, h.counts[i*w:(i+1)*w], suppressBelow)
-		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: orb.Polygon{r}, Properties: props})
+		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: orb.Polygon{r}, Properties: props[i]})
 	}
 	return layer
 }
