@@ -15,4 +15,7 @@ func (s *Server) routes() {
 	e.GET("/tiles/:layer/:z/:x/:y", m.getTileHandler)
 	e.GET("/api/v1/cells/:cell/series", m.cellSeriesHandler)
 	e.GET("/api/v1/areas/:layer/:code/series", m.areaSeriesHandler)
+
+	// Ingest push API for agencies reporting as incidents happen.
+	e.POST("/api/v1/ingest/push", s.pushIngestHandler)
 }
