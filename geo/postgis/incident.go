@@ -1,0 +1,510 @@
+package postgis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"hotspots/geo"
+)
+
+// countsRes is the resolution of the cell_day_counts table.
+const countsRes = geo.DefaultDetectRes
+
+// writeColumns are the incident columns an upsert writes, in the order
+// copySource yields them. Geometry travels as EWKB bytes: pgx does not know
+// the geometry type and sends []byte as-is in binary COPY, which is exactly
+// what PostGIS's binary input reads.
+var writeColumns = []string{
+	"source", "source_id", "kind", "occurred_at", "time_known", "day", "geom",
+	"precision", "address", "victims", "naloxone", "agency", "h3_cell", "areas",
+	"flags", "raw", "hash", "created_at", "updated_at",
+}
+
+// ON COMMIT DROP: the table lives only for the upsert's transaction, so a
+// pooled connection never carries stale rows into the next call. It holds
+// the new versions of changed incidents, keyed by the stored id.
+const createChanged = `CREATE TEMP TABLE IF NOT EXISTS changed_incidents (
+    id bigint PRIMARY KEY, source text, source_id text, kind text, occurred_at timestamptz,
+    time_known boolean, day date, geom geometry, precision text, address text,
+    victims int, naloxone int, agency text, h3_cell bigint, areas jsonb,
+    flags text[], raw jsonb, hash bytea, created_at timestamptz, updated_at timestamptz
+) ON COMMIT DROP`
+
+// staged is one normalized input incident with its content hash.
+type staged struct {
+	inc  geo.Incident
+	hash []byte
+}
+
+// UpsertIncidents inserts new incidents and updates changed ones by (Source,
+// SourceID) in one transaction, writing a revision for every change and
+// keeping cell_day_counts in step. The stored hashes are fetched by key
+// first, so unchanged rows cost one index probe and are never sent; new
+// rows are COPYed straight into the table, which is what makes a
+// million-row load take seconds. A key given twice in one call is applied in
+// order, as if the calls were separate.
+func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Incident) (geo.UpsertResult, error) {
+	var res geo.UpsertResult
+	if err := ctx.Err(); err != nil {
+		return res, wrap("upsert incidents", err)
+	}
+	if len(incs) == 0 {
+		return res, nil
+	}
+	rounds, sources, err := stage(incs)
+	if err != nil {
+		return res, wrap("upsert incidents", err)
+	}
+	now := db.nowUTC()
+	err = db.inTx(ctx, "upsert incidents", func(tx pgx.Tx) error {
+		// An asynchronous commit spares a WAL flush per batch. It cannot
+		// reorder durability: any later synchronous commit (a watermark, a
+		// finished load) flushes this one first, so a crash can only lose a
+		// tail of batches whose load was never marked done and is re-run,
+		// idempotently.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		// Serialise upserts per source: the stored rows read below then
+		// stay exactly the rows that are inserted or updated, so counts and
+		// revisions are right even when two loads of one source overlap.
+		for _, s := range sources {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hotspots.upsert:' || $1, 0))`, s); err != nil {
+				return err
+			}
+		}
+		for _, round := range rounds {
+			r, err := upsertRound(ctx, tx, loadID, round, now)
+			if err != nil {
+				return err
+			}
+			res.Added += r.Added
+			res.Changed += r.Changed
+			res.Unchanged += r.Unchanged
+		}
+		if res.Added+res.Changed > 0 {
+			return bumpDataVersion(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return geo.UpsertResult{}, err
+	}
+	return res, nil
+}
+
+// stage normalizes and hashes the input and splits it into rounds with
+// unique keys, so each round can be classified and written as a set. It
+// also returns the distinct sources, sorted, for locking in a fixed order.
+func stage(incs []geo.Incident) ([][]staged, []string, error) {
+	var rounds [][]staged
+	seen := []map[[2]string]bool{}
+	srcSet := map[string]bool{}
+	for i := range incs {
+		inc := incs[i]
+		if err := inc.Normalize(); err != nil {
+			return nil, nil, err
+		}
+		key := [2]string{inc.Source, inc.SourceID}
+		r := 0
+		for r < len(seen) && seen[r][key] {
+			r++
+		}
+		if r == len(seen) {
+			seen = append(seen, map[[2]string]bool{})
+			rounds = append(rounds, nil)
+		}
+		seen[r][key] = true
+		rounds[r] = append(rounds[r], staged{inc: inc, hash: inc.ContentHash()})
+		srcSet[inc.Source] = true
+	}
+	sources := make([]string, 0, len(srcSet))
+	for s := range srcSet {
+		sources = append(sources, s)
+	}
+	slices.Sort(sources)
+	return rounds, sources, nil
+}
+
+// upsertRound writes one batch of unique keys: classify each row against
+// its stored twin, COPY the new ones into incidents, update the changed ones
+// from a temporary table, then apply the net count deltas and revisions.
+func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time) (geo.UpsertResult, error) {
+	var res geo.UpsertResult
+	existing, err := classify(ctx, tx, round)
+	if err != nil {
+		return res, err
+	}
+	var newIdx, chIdx []int
+	var chIDs []int64
+	for i := range round {
+		e, ok := existing[i]
+		switch {
+		case !ok:
+			newIdx = append(newIdx, i)
+		case !bytes.Equal(e.hash, round[i].hash):
+			chIdx, chIDs = append(chIdx, i), append(chIDs, e.id)
+		}
+	}
+	if len(newIdx) == 0 && len(chIdx) == 0 {
+		res.Unchanged = len(round)
+		return res, nil
+	}
+	old, err := lockOldRows(ctx, tx, chIDs, chIdx)
+	if err != nil {
+		return res, err
+	}
+	if len(newIdx) > 0 {
+		src := &copySource{rows: round, pick: newIdx, now: now}
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"incidents"}, writeColumns, src)
+		if err != nil {
+			return res, fmt.Errorf("copy new rows: %w", err)
+		}
+		if int(n) != len(newIdx) {
+			return res, fmt.Errorf("copy new rows: %d of %d written", n, len(newIdx))
+		}
+	}
+	if len(chIdx) > 0 {
+		if err := updateChanged(ctx, tx, round, chIdx, chIDs, now); err != nil {
+			return res, err
+		}
+	}
+	if err := applyCounts(ctx, tx, countDeltas(round, newIdx, old)); err != nil {
+		return res, err
+	}
+	changed, err := writeRevisions(ctx, tx, loadID, round, old, now)
+	if err != nil {
+		return res, err
+	}
+	res.Added = len(newIdx)
+	res.Changed = changed
+	res.Unchanged = len(round) - res.Added - changed
+	return res, nil
+}
+
+// stored is what classify learns about an incoming row's stored twin.
+type stored struct {
+	id   int64
+	hash []byte
+}
+
+// classify returns, by position in round, the id and content hash of the
+// stored incidents with the same keys. Only keys travel. Index probes are
+// forced: a batch is small next to the table, and a hash join would read
+// the whole table for every batch of a million-row load.
+func classify(ctx context.Context, tx pgx.Tx, round []staged) (map[int]stored, error) {
+	sources := make([]string, len(round))
+	ids := make([]string, len(round))
+	for i, s := range round {
+		sources[i], ids[i] = s.inc.Source, s.inc.SourceID
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `
+SELECT c.ord, i.id, i.hash
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(s, k, ord)
+JOIN incidents i ON i.source = c.s AND i.source_id = c.k`, sources, ids)
+	if err != nil {
+		return nil, fmt.Errorf("classify rows: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]stored{}
+	for rows.Next() {
+		var ord int
+		var s stored
+		if err := rows.Scan(&ord, &s.id, &s.hash); err != nil {
+			return nil, fmt.Errorf("classify rows: %w", err)
+		}
+		out[ord-1] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("classify rows: %w", err)
+	}
+	// Later statements' joins are best left to the planner.
+	if _, err := tx.Exec(ctx, `RESET enable_hashjoin; RESET enable_mergejoin`); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// oldRow is the stored version of an incident about to be updated.
+type oldRow struct {
+	idx int
+	inc geo.Incident
+}
+
+// lockOldRows locks and reads the stored versions of the changed incidents
+// (ids, with their positions in the round), in id order so concurrent
+// writers cannot deadlock.
+func lockOldRows(ctx context.Context, tx pgx.Tx, ids []int64, idx []int) ([]oldRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `
+SELECT c.idx, `+incidentColumns+`
+FROM unnest($1::bigint[], $2::int[]) AS c(id, idx) JOIN incidents i ON i.id = c.id
+ORDER BY i.id
+FOR UPDATE OF i`, ids, idx)
+	if err != nil {
+		return nil, fmt.Errorf("read changed rows: %w", err)
+	}
+	defer rows.Close()
+	var out []oldRow
+	for rows.Next() {
+		var idx int
+		var r incidentRow
+		if err := rows.Scan(append([]any{&idx}, r.dest()...)...); err != nil {
+			return nil, fmt.Errorf("read changed rows: %w", err)
+		}
+		out = append(out, oldRow{idx: idx, inc: r.incident()})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read changed rows: %w", err)
+	}
+	if len(out) != len(ids) {
+		return nil, fmt.Errorf("read changed rows: %d of %d found", len(out), len(ids))
+	}
+	return out, nil
+}
+
+// updateChanged writes the new versions of changed incidents.
+func updateChanged(ctx context.Context, tx pgx.Tx, round []staged, idx []int, ids []int64, now time.Time) error {
+	if _, err := tx.Exec(ctx, createChanged); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE changed_incidents`); err != nil {
+		return err
+	}
+	src := &copySource{rows: round, pick: idx, ids: ids, now: now}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"changed_incidents"}, append([]string{"id"}, writeColumns...), src); err != nil {
+		return fmt.Errorf("copy changed rows: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `
+UPDATE incidents i SET
+    kind = n.kind, occurred_at = n.occurred_at, time_known = n.time_known, day = n.day,
+    geom = n.geom, precision = n.precision, address = n.address, victims = n.victims,
+    naloxone = n.naloxone, agency = n.agency, h3_cell = n.h3_cell, areas = n.areas,
+    flags = n.flags, raw = n.raw, hash = n.hash, updated_at = n.updated_at
+FROM changed_incidents n WHERE i.id = n.id`)
+	if err != nil {
+		return fmt.Errorf("update changed rows: %w", err)
+	}
+	if int(tag.RowsAffected()) != len(ids) {
+		return fmt.Errorf("update changed rows: %d of %d updated", tag.RowsAffected(), len(ids))
+	}
+	return nil
+}
+
+// countKey is one row of cell_day_counts.
+type countKey struct {
+	cell int64
+	day  time.Time
+	kind string
+}
+
+// countDelta is the change of one cell_day_counts row.
+type countDelta struct{ n, victims int32 }
+
+// countDeltas nets what a round does to cell_day_counts: new rows add,
+// changed rows move from their old cell, day and kind to their new ones.
+func countDeltas(round []staged, newIdx []int, old []oldRow) map[countKey]countDelta {
+	d := map[countKey]countDelta{}
+	add := func(inc *geo.Incident, sign int32) {
+		k := countKey{int64(inc.Cell.Parent(countsRes)), inc.Day, string(inc.Kind)}
+		v := d[k]
+		v.n += sign
+		v.victims += sign * int32(inc.Victims)
+		d[k] = v
+	}
+	for _, i := range newIdx {
+		add(&round[i].inc, 1)
+	}
+	for _, o := range old {
+		add(&o.inc, -1)
+		add(&round[o.idx].inc, 1)
+	}
+	return d
+}
+
+// applyCounts adds the deltas to cell_day_counts and drops rows that fell
+// to zero.
+func applyCounts(ctx context.Context, tx pgx.Tx, deltas map[countKey]countDelta) error {
+	var cells []int64
+	var days []time.Time
+	var kinds []string
+	var ns, vs []int32
+	shrunk := false
+	for k, v := range deltas {
+		if v == (countDelta{}) {
+			continue
+		}
+		cells, days, kinds = append(cells, k.cell), append(days, k.day), append(kinds, k.kind)
+		ns, vs = append(ns, v.n), append(vs, v.victims)
+		shrunk = shrunk || v.n < 0
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	const keys = `unnest($1::bigint[], $2::date[], $3::text[], $4::int[], $5::int[]) AS d(cell, day, kind, n, victims)`
+	if _, err := tx.Exec(ctx, `
+INSERT INTO cell_day_counts AS c (cell, day, kind, n, victims)
+SELECT cell, day, kind, n, victims FROM `+keys+`
+ON CONFLICT (cell, day, kind) DO UPDATE SET n = c.n + EXCLUDED.n, victims = c.victims + EXCLUDED.victims`,
+		cells, days, kinds, ns, vs); err != nil {
+		return fmt.Errorf("update counts: %w", err)
+	}
+	if !shrunk {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `
+DELETE FROM cell_day_counts c USING `+keys+`
+WHERE c.cell = d.cell AND c.day = d.day AND c.kind = d.kind AND d.n < 0 AND c.n <= 0`,
+		cells, days, kinds, ns, vs); err != nil {
+		return fmt.Errorf("drop empty counts: %w", err)
+	}
+	return nil
+}
+
+// writeRevisions records what changed in each updated incident and returns
+// how many really changed. A row whose hash moved without any field changing
+// (its raw JSON re-serialised with another key order) is refreshed but not
+// counted.
+func writeRevisions(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, old []oldRow, now time.Time) (int, error) {
+	var ids []int64
+	var sources, changes []string
+	for _, o := range old {
+		cur := round[o.idx].inc
+		ch := geo.IncidentChanges(&o.inc, &cur)
+		if len(ch) == 0 {
+			continue
+		}
+		b, err := json.Marshal(ch)
+		if err != nil {
+			return 0, fmt.Errorf("encode revision: %w", err)
+		}
+		ids = append(ids, o.inc.ID)
+		sources = append(sources, o.inc.Source)
+		changes = append(changes, string(b))
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	_, err := tx.Exec(ctx, `
+INSERT INTO incident_revisions (incident, load, source, changed_at, changes)
+SELECT i, NULLIF($2::bigint, 0), s, $4, c::jsonb
+FROM unnest($1::bigint[], $3::text[], $5::text[]) WITH ORDINALITY AS t(i, s, c, o)
+ORDER BY o`, ids, loadID, sources, now, changes)
+	if err != nil {
+		return 0, fmt.Errorf("write revisions: %w", err)
+	}
+	return len(ids), nil
+}
+
+// copySource feeds the picked staged incidents to COPY in writeColumns
+// order, preceded by the stored id when ids is set, without materialising
+// a second copy of the batch.
+type copySource struct {
+	rows []staged
+	pick []int
+	ids  []int64
+	now  time.Time
+	i    int
+	vals []any
+	err  error
+}
+
+func (c *copySource) Next() bool {
+	if c.i >= len(c.pick) || c.err != nil {
+		return false
+	}
+	s := &c.rows[c.pick[c.i]]
+	inc := &s.inc
+	var geomB []byte
+	if inc.Location != (orb.Point{}) {
+		if geomB, c.err = pointEWKB(inc.Location); c.err != nil {
+			return false
+		}
+	}
+	areas := inc.Areas
+	if areas == nil {
+		areas = map[string]string{}
+	}
+	flags := inc.Flags
+	if flags == nil {
+		flags = []string{}
+	}
+	var raw any
+	if inc.Raw != nil {
+		raw = []byte(inc.Raw)
+	}
+	c.vals = c.vals[:0]
+	if c.ids != nil {
+		c.vals = append(c.vals, c.ids[c.i])
+	}
+	c.vals = append(c.vals, inc.Source, inc.SourceID, string(inc.Kind), inc.OccurredAt,
+		inc.TimeKnown, inc.Day, geomB, string(inc.Precision), inc.Address, inc.Victims,
+		inc.Naloxone, inc.Agency, int64(inc.Cell), areas, flags, raw, s.hash, c.now, c.now)
+	c.i++
+	return true
+}
+
+func (c *copySource) Values() ([]any, error) { return c.vals, c.err }
+func (c *copySource) Err() error             { return c.err }
+
+// incidentColumns selects a full incident from alias i, in incidentDest order.
+const incidentColumns = `i.id, i.source, i.source_id, i.kind, i.occurred_at, i.time_known, i.day,
+    ST_X(i.geom), ST_Y(i.geom), i.precision, i.address, i.victims, i.naloxone, i.agency,
+    i.h3_cell, i.areas, i.flags, i.raw, i.updated_at`
+
+// incidentRow is the scan target of incidentColumns: nullable and typed
+// columns land in their own fields and incident() converts them.
+type incidentRow struct {
+	inc      geo.Incident
+	lon, lat *float64
+	cell     int64
+	kind     string
+	prec     string
+	raw      []byte
+}
+
+// dest returns the scan targets in incidentColumns order.
+func (r *incidentRow) dest() []any {
+	inc := &r.inc
+	return []any{&inc.ID, &inc.Source, &inc.SourceID, &r.kind, &inc.OccurredAt, &inc.TimeKnown,
+		&inc.Day, &r.lon, &r.lat, &r.prec, &inc.Address, &inc.Victims, &inc.Naloxone,
+		&inc.Agency, &r.cell, &inc.Areas, &inc.Flags, &r.raw, &inc.UpdatedAt}
+}
+
+// incident returns the scanned incident in normalized form (UTC times, nil
+// for empty collections), as geo.Incident.Normalize leaves a written one.
+func (r *incidentRow) incident() geo.Incident {
+	inc := r.inc
+	inc.Kind = geo.Kind(r.kind)
+	inc.Precision = geo.Precision(r.prec)
+	inc.Cell = geo.Cell(r.cell)
+	if r.lon != nil && r.lat != nil {
+		inc.Location = orb.Point{*r.lon, *r.lat}
+	}
+	if len(r.raw) > 0 {
+		inc.Raw = json.RawMessage(r.raw)
+	}
+	inc.OccurredAt = inc.OccurredAt.UTC()
+	inc.UpdatedAt = inc.UpdatedAt.UTC()
+	y, m, d := inc.Day.Date()
+	inc.Day = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	if len(inc.Areas) == 0 {
+		inc.Areas = nil
+	}
+	if len(inc.Flags) == 0 {
+		inc.Flags = nil
+	}
+	return inc
+}
