@@ -106,24 +106,29 @@ func (h *mapHandler) getTileHandler(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hd := c.Response().Header()
-	hd.Set("ETag", etag)
-	hd.Set("Vary", "Accept-Encoding, Authorization")
-	if req.SuppressBelow > 1 {
-		hd.Set("Cache-Control", "public, max-age=30")
-	} else {
-		hd.Set("Cache-Control", "private, max-age=30")
+	// Validators and caching go on 200 and 304 only, never on an error.
+	setHeaders := func() {
+		hd := c.Response().Header()
+		hd.Set("ETag", etag)
+		hd.Set("Vary", "Accept-Encoding, Authorization")
+		if req.SuppressBelow > 1 {
+			hd.Set("Cache-Control", "public, max-age=30")
+		} else {
+			hd.Set("Cache-Control", "private, max-age=30")
+		}
 	}
 	if etagMatch(c.Request().Header.Get("If-None-Match"), etag) {
+		setHeaders()
 		return c.NoContent(http.StatusNotModified)
 	}
 	t, err := h.tiles.Tile(ctx, req)
 	if err != nil {
 		return err
 	}
+	setHeaders()
 	const mvtType = "application/vnd.mapbox-vector-tile"
 	if len(t.Raw) > 0 && acceptsGzip(c.Request()) {
-		hd.Set("Content-Encoding", "gzip")
+		c.Response().Header().Set("Content-Encoding", "gzip")
 		return c.Blob(http.StatusOK, mvtType, t.Gzip)
 	}
 	return c.Blob(http.StatusOK, mvtType, t.Raw)

@@ -206,6 +206,9 @@ func TestGetTileHandlerErrors(t *testing.T) {
 			if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Fatalf("content type %q", ct)
 			}
+			if res.Header.Get("ETag") != "" || res.Header.Get("Cache-Control") != "" {
+				t.Fatalf("an error carries cache headers: %v", res.Header)
+			}
 			var p Problem
 			if err := json.Unmarshal(body, &p); err != nil || p.Field != tt.field || p.Status != tt.status {
 				t.Fatalf("problem %+v (%v), want field %q", p, err, tt.field)
@@ -398,5 +401,31 @@ func TestGetTileStreetsBasemap(t *testing.T) {
 	}
 	if ls["streets"] == nil || len(ls["streets"].Features) < 50 {
 		t.Fatalf("bundled centerlines not drawn: %v", ls["streets"])
+	}
+}
+
+func TestETagMatchAndAcceptsGzip(t *testing.T) {
+	etag := `W/"v1-x-abc"`
+	for _, tt := range []struct {
+		header string
+		want   bool
+	}{
+		{"", false}, {`W/"v1-x-abc"`, true}, {`"v1-x-abc"`, true}, {`"other", W/"v1-x-abc"`, true}, {"*", true}, {`"v2-x-abc"`, false},
+	} {
+		if got := etagMatch(tt.header, etag); got != tt.want {
+			t.Errorf("etagMatch(%q) = %v, want %v", tt.header, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		header string
+		want   bool
+	}{
+		{"", false}, {"gzip", true}, {"br, gzip;q=0.8", true}, {"gzip;q=0", false}, {"identity", false}, {"*", true}, {"GZIP", true},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Encoding", tt.header)
+		if got := acceptsGzip(r); got != tt.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", tt.header, got, tt.want)
+		}
 	}
 }
