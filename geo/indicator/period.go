@@ -1,0 +1,163 @@
+package indicator
+
+import (
+	"time"
+
+	"hotspots/geo"
+)
+
+// PeriodKind is how a date range is cut into periods.
+type PeriodKind string
+
+// Period kinds. Weeks are ISO weeks (Monday to Sunday); the others are
+// calendar months, quarters and years; custom is the requested range as a
+// single period.
+const (
+	Week    PeriodKind = "week"
+	Month   PeriodKind = "month"
+	Quarter PeriodKind = "quarter"
+	Year    PeriodKind = "year"
+	Custom  PeriodKind = "custom"
+)
+
+// MaxPeriods bounds how many periods one computation may have, so a request
+// for ten years of weeks per neighborhood stays cheap.
+const MaxPeriods = 600
+
+// ParsePeriodKind parses a period name.
+func ParsePeriodKind(s string) (PeriodKind, error) {
+	switch k := PeriodKind(s); k {
+	case Week, Month, Quarter, Year, Custom:
+		return k, nil
+	}
+	return "", geo.FieldErrorf("period", "unknown period %q (week, month, quarter, year, custom)", s)
+}
+
+// Span is a half-open range of days [Start, End), each at 00:00 UTC of a
+// calendar date, like geo.Incident.Day.
+type Span struct {
+	Start, End time.Time
+}
+
+// Days is the number of days in the span.
+func (s Span) Days() int { return int(s.End.Sub(s.Start).Hours()/24 + 0.5) }
+
+// Period is one column of an indicator table.
+type Period struct {
+	Span
+	// Full is the whole calendar period; it differs from Span only for the
+	// last period when the range ends inside it.
+	Full Span
+	// Partial marks a period cut short by the end of the range (the month so
+	// far). Its comparisons use windows of the same length, and trends leave
+	// it out.
+	Partial bool
+}
+
+// Date truncates t to its calendar date at 00:00 UTC.
+func Date(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Periods cuts [from, to) into periods of kind k. from is moved back to the
+// start of its period, so every period but the last is whole; the last is
+// partial when to falls inside it.
+func Periods(k PeriodKind, from, to time.Time) ([]Period, error) {
+	from, to = Date(from), Date(to)
+	if !from.Before(to) {
+		return nil, geo.FieldErrorf("to", "to (%s) must be after from (%s)", to.Format(time.DateOnly), from.Format(time.DateOnly))
+	}
+	if k == Custom {
+		s := Span{from, to}
+		return []Period{{Span: s, Full: s}}, nil
+	}
+	var out []Period
+	for start := k.floor(from); start.Before(to); start = k.next(start) {
+		if len(out) == MaxPeriods {
+			return nil, geo.FieldErrorf("from", "more than %d %s periods from %s to %s", MaxPeriods, k,
+				from.Format(time.DateOnly), to.Format(time.DateOnly))
+		}
+		full := Span{start, k.next(start)}
+		p := Period{Span: full, Full: full}
+		if to.Before(full.End) {
+			p.End, p.Partial = to, true
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// floor returns the start of the period holding d.
+func (k PeriodKind) floor(d time.Time) time.Time {
+	y, m, _ := d.Date()
+	switch k {
+	case Week:
+		wd := (int(d.Weekday()) + 6) % 7 // Monday = 0
+		return d.AddDate(0, 0, -wd)
+	case Month:
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	case Quarter:
+		return time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, time.UTC)
+	case Year:
+		return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return d
+}
+
+// next returns the start of the period after the one starting at start.
+func (k PeriodKind) next(start time.Time) time.Time {
+	switch k {
+	case Week:
+		return start.AddDate(0, 0, 7)
+	case Month:
+		return start.AddDate(0, 1, 0)
+	case Quarter:
+		return start.AddDate(0, 3, 0)
+	case Year:
+		return start.AddDate(1, 0, 0)
+	}
+	return start
+}
+
+// before returns the whole period n periods before p (for custom periods:
+// the range of the same length ending where p starts).
+func (k PeriodKind) before(p Period, n int) Span {
+	if k == Custom {
+		d := p.Full.Days() * n
+		return Span{p.Full.Start.AddDate(0, 0, -d), p.Full.End.AddDate(0, 0, -d)}
+	}
+	start := p.Full.Start
+	for range n {
+		start = k.floor(start.AddDate(0, 0, -1))
+	}
+	return Span{start, k.next(start)}
+}
+
+// yearsBefore returns the same period n years earlier: the same calendar
+// month, quarter or year, the week 52n weeks earlier (so weekdays line up),
+// or the custom range moved by n years.
+func (k PeriodKind) yearsBefore(p Period, n int) Span {
+	switch k {
+	case Week:
+		return Span{p.Full.Start.AddDate(0, 0, -364*n), p.Full.End.AddDate(0, 0, -364*n)}
+	case Custom:
+		return Span{p.Full.Start.AddDate(-n, 0, 0), p.Full.End.AddDate(-n, 0, 0)}
+	}
+	start := p.Full.Start.AddDate(-n, 0, 0)
+	return Span{start, k.next(start)}
+}
+
+// like returns the window of full comparable to p: all of it for a whole
+// period, and for a partial one the same number of days from its start, so
+// "this month so far" is compared with the same days of other months.
+func like(p Period, full Span) Span {
+	if !p.Partial {
+		return full
+	}
+	end := full.Start.AddDate(0, 0, p.Days())
+	if end.After(full.End) {
+		end = full.End
+	}
+	return Span{full.Start, end}
+}
