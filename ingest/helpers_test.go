@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -42,3 +43,5 @@ var discard = slog.New(slog.DiscardHandler)
 func openCity(name string) (*cities.City, error) { return cities.Open(name) }
 
 func readFS(c *cities.City, name string) ([]byte, error) { return fs.ReadFile(c.FS, name) }
+
+func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 1)) }

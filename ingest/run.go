@@ -413,3 +413,10 @@ func baseKey(k string) string {
 	}
 	return k
 }
+
+func orDefault(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}
