@@ -35,14 +35,26 @@ func kindsKey(kinds []geo.Kind) string {
 	return strings.Join(s, "+")
 }
 
-// kindsLabel is how kinds read in a title: "non-fatal shooting".
+// kindLabels are how shipped kinds read in titles.
+var kindLabels = map[geo.Kind]string{
+	geo.KindOverdoseFatal: "fatal overdose", geo.KindOverdoseNonFatal: "non-fatal overdose",
+	geo.KindOverdoseSuspected: "suspected overdose", geo.KindShootingFatal: "fatal shooting",
+	geo.KindShootingNonFatal: "non-fatal shooting", geo.KindHomicide: "homicide",
+	geo.KindShotsFired: "shots-fired call", geo.KindDrugArrest: "drug arrest", geo.KindCall911Other: "911 call",
+}
+
+// kindsLabel is how kinds read in a title: "non-fatal shooting", or the
+// family ("overdose") for several kinds of one family.
 func kindsLabel(kinds []geo.Kind) string {
+	if len(kinds) == 1 {
+		if l, ok := kindLabels[kinds[0]]; ok {
+			return l
+		}
+		return strings.ReplaceAll(string(kinds[0]), "_", " ")
+	}
 	fams := map[string]bool{}
 	for _, k := range kinds {
 		fams[k.Family()] = true
-	}
-	if len(kinds) == 1 {
-		return strings.ReplaceAll(strings.Replace(string(kinds[0]), "_nonfatal", "_non-fatal", 1), "_", " ")
 	}
 	if len(fams) == 1 {
 		for f := range fams {

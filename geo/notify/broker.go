@@ -24,6 +24,7 @@ type EventSource interface {
 type Broker struct {
 	src  EventSource
 	poll time.Duration
+	page int
 	log  *slog.Logger
 
 	mu      sync.Mutex
@@ -44,7 +45,7 @@ func NewBroker(src EventSource, poll time.Duration, log *slog.Logger) *Broker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Broker{src: src, poll: poll, log: log, subs: map[chan geo.AlertEvent]struct{}{}}
+	return &Broker{src: src, poll: poll, page: 500, log: log, subs: map[chan geo.AlertEvent]struct{}{}}
 }
 
 // Subscribe returns a channel of events newer than the moment of the call.
@@ -99,7 +100,7 @@ func (b *Broker) run(ctx context.Context, last int64) {
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
-			evs, err := b.src.AlertEvents(ctx, last, 500)
+			evs, err := b.src.AlertEvents(ctx, last, b.page)
 			if err != nil {
 				if ctx.Err() == nil {
 					b.log.Warn("broker_poll_failed", slog.Any("error", err))
@@ -110,7 +111,7 @@ func (b *Broker) run(ctx context.Context, last int64) {
 				b.publish(ev)
 				last = ev.ID
 			}
-			if len(evs) < 500 {
+			if len(evs) < b.page {
 				break
 			}
 		}
