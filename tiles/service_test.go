@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"io/fs"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -398,5 +399,52 @@ func TestLoadBundledBaltimoreStreets(t *testing.T) {
 	}
 	if len(got) < 40000 {
 		t.Fatalf("only %d centerlines", len(got))
+	}
+}
+
+// TestServiceConcurrent builds tiles from many goroutines while new data
+// arrives; run with -race it guards the caches' locking, and it checks
+// that concurrent requests for one aggregate share a single build.
+func TestServiceConcurrent(t *testing.T) {
+	m := seeded()
+	s := NewService(Config{Store: m, VersionTTL: -1})
+	z := maptile.At(centre, 14)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				tile := maptile.New(z.X+uint32(i%3), z.Y+uint32(g%3), 14)
+				if _, err := s.Tile(ctx, Request{Layer: LayerHex, Tile: tile}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := m.Calls("CellCounts"); n != 1 {
+		t.Fatalf("80 concurrent tiles of one aggregate ran %d CellCounts", n)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 5 {
+			m.add(inc(centre[0], centre[1], geo.KindHomicide, "2022-06-22"))
+		}
+	}()
+	for i := range 50 {
+		if _, err := s.Tile(ctx, Request{Layer: LayerHex, Tile: maptile.New(z.X+uint32(i%4), z.Y, 14)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	tl, err := s.Tile(ctx, Request{Layer: LayerHex, Tile: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := byCellProps(decodeTile(t, tl)[LayerHex])[cellAt(centre, 9)]["n_homicide"]; got != 5.0 {
+		t.Fatalf("after concurrent writes n_homicide = %v, want 5", got)
 	}
 }

@@ -55,6 +55,8 @@ func hasKind(kinds []geo.Kind, k geo.Kind) bool {
 
 func (m *memStore) CellCounts(_ context.Context, f geo.CellCountFilter) ([]geo.CellCount, error) {
 	m.call("CellCounts")
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	type key struct {
 		c geo.Cell
 		k geo.Kind
@@ -74,6 +76,8 @@ func (m *memStore) CellCounts(_ context.Context, f geo.CellCountFilter) ([]geo.C
 
 func (m *memStore) CellDayCounts(_ context.Context, f geo.CellCountFilter) ([]geo.CellDayCount, error) {
 	m.call("CellDayCounts")
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	type key struct {
 		c geo.Cell
 		d time.Time
@@ -94,6 +98,8 @@ func (m *memStore) CellDayCounts(_ context.Context, f geo.CellCountFilter) ([]ge
 
 func (m *memStore) AreaDayCounts(_ context.Context, f geo.AreaCountFilter) ([]geo.AreaDayCount, error) {
 	m.call("AreaDayCounts")
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	type key struct {
 		a string
 		d time.Time
@@ -114,6 +120,8 @@ func (m *memStore) AreaDayCounts(_ context.Context, f geo.AreaCountFilter) ([]ge
 
 func (m *memStore) Areas(_ context.Context, layer string) ([]geo.Area, error) {
 	m.call("Areas")
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	a, ok := m.areas[layer]
 	if !ok {
 		return nil, geo.Errorf(geo.ENOTFOUND, "no area layer %q", layer)
@@ -123,6 +131,8 @@ func (m *memStore) Areas(_ context.Context, layer string) ([]geo.Area, error) {
 
 func (m *memStore) FindIncidents(_ context.Context, f geo.IncidentFilter) ([]geo.Incident, error) {
 	m.call("FindIncidents")
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var out []geo.Incident
 	for _, in := range m.incs {
 		if !hasKind(f.Kinds, in.Kind) || (f.From != nil && in.OccurredAt.Before(*f.From)) ||
@@ -140,6 +150,8 @@ func (m *memStore) FindIncidents(_ context.Context, f geo.IncidentFilter) ([]geo
 
 func (m *memStore) ListFindings(_ context.Context, f geo.FindingFilter) ([]geo.Finding, error) {
 	m.call("ListFindings")
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var out []geo.Finding
 	for _, x := range m.findings {
 		if f.Detector == "" || x.Detector == f.Detector {

@@ -166,7 +166,9 @@
       const box = el("input", { type: "checkbox", value: f, id: "kind-" + f });
       box.checked = true;
       box.addEventListener("change", () => {
-        state.families = [...kinds.querySelectorAll("input:checked")].map((b) => b.value);
+        const checked = [...kinds.querySelectorAll("input:checked")].map((b) => b.value);
+        if (!checked.length) { box.checked = true; return; } // an empty filter would mean "everything"
+        state.families = checked;
         refreshTiles();
       });
       const sw = el("span", { class: "swatch" });
