@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"hotspots/cities"
 	"hotspots/geo/sqlite"
@@ -45,3 +46,6 @@ func openCity(name string) (*cities.City, error) { return cities.Open(name) }
 func readFS(c *cities.City, name string) ([]byte, error) { return fs.ReadFile(c.FS, name) }
 
 func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 1)) }
+
+// city0Loc is a zone for parsers under fuzzing.
+var city0Loc = time.FixedZone("EST", -5*3600)
