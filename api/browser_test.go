@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,8 +60,8 @@ func artifactDir(t *testing.T) string {
 // TestBrowserMap loads the analyst map in a real headless Chromium against
 // the real API over SQLite: tiles must be requested and drawn, clicking the
 // hot hexagon must open a popup with its counts and a trend, the alerts
-// panel must say the stream is unavailable (no alerts route yet), and the
-// simulated-data banner must show.
+// panel must say "alerts unavailable" without a stream and list alerts from
+// one, and the simulated-data banner must show.
 func TestBrowserMap(t *testing.T) {
 	bin := chromiumPath(t)
 	store := mapTestStore(t, 300)
@@ -82,8 +83,21 @@ func TestBrowserMap(t *testing.T) {
 	// worker, whose requests the page's network events do not show.
 	var mu sync.Mutex
 	tileReqs := map[string]int{}
+	// The alerts stream is played by the test, so both of the panel's
+	// states are checked whatever the alerts route of the API does: first
+	// absent (404), then a stream with one alert.
+	var alertsLive atomic.Bool
 	api := mapTestAPI(t, store, "simulated-overdoses").Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/alerts/stream" {
+			if !alertsLive.Load() {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, "retry: 60000\nevent: alert\ndata: {\"title\": \"Test alert: shootings up in Downtown\"}\n\n")
+			return
+		}
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/tiles/"); ok && strings.HasSuffix(rest, ".mvt") {
 			layer, _, _ := strings.Cut(rest, "/")
 			mu.Lock()
@@ -183,6 +197,11 @@ func TestBrowserMap(t *testing.T) {
 		const d = g.getImageData(0, 0, o.width, o.height).data; const s = new Set();
 		for (let i = 0; i < d.length; i += 4 * 53) s.add(d[i] + ',' + d[i+1] + ',' + d[i+2]);
 		return s.size; })()`)
+	alertsLive.Store(true)
+	mustEval[bool](t, tctx, `hotspots.reconnectAlerts(); true`)
+	if err := chromedp.Do(tctx, poll(`document.getElementById('alerts-list').textContent.includes('shootings up in Downtown')`)); err != nil {
+		t.Fatalf("alert from the stream not shown: %v", err)
+	}
 	saveScreenshot(t, tctx, "browser-map-popup.png")
 
 	for _, want := range []string{"Hexagon", "shooting15", "overdose4", "total19"} {

@@ -21,7 +21,7 @@
   ];
   const FAMILY_COLORS = { shooting: "#c0392b", overdose: "#6c3483", homicide: "#111111", shots_fired: "#e67e22" };
 
-  const state = { cfg: null, map: null, window: "365d", families: [], areaLayer: "", popup: null };
+  const state = { cfg: null, map: null, window: "365d", families: [], areaLayer: "", popup: null, alerts: null, alertsRetry: 0 };
   // Tests and power users read the map from here.
   window.hotspots = state;
 
@@ -314,11 +314,13 @@
 
   // Alerts: a live stream when the server has one; a visible state when not.
   function connectAlerts() {
+    if (state.alerts) state.alerts.close();
     const status = $("alerts-status");
     const setStatus = (text, cls) => { status.textContent = text; status.className = "status " + (cls || ""); };
     if (!window.EventSource) { setStatus("alerts unavailable", "unavailable"); return; }
     let es;
     try { es = new EventSource(state.cfg.alerts_stream || "/api/v1/alerts/stream"); } catch (e) { setStatus("alerts unavailable", "unavailable"); return; }
+    state.alerts = es;
     es.onopen = () => setStatus("live", "live");
     const show = (ev) => {
       let a;
@@ -335,7 +337,8 @@
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {
         setStatus("alerts unavailable", "unavailable");
-        setTimeout(connectAlerts, 60000);
+        clearTimeout(state.alertsRetry);
+        state.alertsRetry = setTimeout(connectAlerts, 60000);
       } else {
         setStatus("reconnecting…", "");
       }
@@ -365,6 +368,8 @@
     }
     connectAlerts();
   }
+  // Reconnect the alerts panel now rather than at the next retry.
+  state.reconnectAlerts = connectAlerts;
 
   start().catch((err) => {
     document.body.dataset.mapError = String(err);

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"hotspots/cities"
+	"hotspots/geo"
+)
+
+// benchStore serves synthetic cell counts; the methods the tile path does
+// not use are left to the nil embedded interface.
+type benchStore struct {
+	geo.Store
+	counts []geo.CellCount
+}
+
+func (b *benchStore) CellCounts(_ context.Context, f geo.CellCountFilter) ([]geo.CellCount, error) {
+	out := make([]geo.CellCount, len(b.counts))
+	for i, c := range b.counts {
+		out[i] = geo.CellCount{Cell: c.Cell.Parent(f.Res), Kind: c.Kind, Count: c.Count}
+	}
+	return out, nil
+}
+
+func (b *benchStore) CellDayCounts(context.Context, geo.CellCountFilter) ([]geo.CellDayCount, error) {
+	return []geo.CellDayCount{{Day: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Count: 1}}, nil
+}
+
+func (b *benchStore) DataVersion(context.Context) (int64, error) { return 1, nil }
+
+// BenchmarkTileHTTP drives the whole router for the z15-16 tile list over
+// 200,000 synthetic clustered incidents: after the first pass every tile
+// comes from the byte cache, which is what a map session mostly asks for.
+func BenchmarkTileHTTP(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	agg := map[geo.Cell]int{}
+	for range 200_000 {
+		p := orb.Point{-76.62 + r.NormFloat64()*0.03, 39.29 + r.NormFloat64()*0.025}
+		c, _ := geo.CellFromPoint(p, 11)
+		agg[c]++
+	}
+	st := &benchStore{}
+	for c, n := range agg {
+		st.counts = append(st.counts, geo.CellCount{Cell: c, Kind: geo.KindShootingNonFatal, Count: n})
+	}
+	city, err := cities.Open("baltimore")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := New(Config{Store: st, City: city, Logger: slog.New(slog.DiscardHandler)}).Handler()
+	f, err := os.Open("../tiles/testdata/zxy-high.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var paths []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			paths = append(paths, "/tiles/hex/"+line+".mvt?window=all")
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, paths[i%len(paths)], nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%s: %d %s", paths[i%len(paths)], w.Code, w.Body)
+		}
+		i++
+	}
+}
