@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/paulmach/orb/maptile"
 
 	"hotspots/geo"
 	"hotspots/tiles"
@@ -115,7 +116,7 @@ func (h *mapHandler) mapConfigHandler(c echo.Context) error {
 		cfg.Kinds = append(cfg.Kinds, string(k))
 	}
 	for z := 0; z <= tiles.MaxZoom; z++ {
-		res := tiles.ResForZoom(mapZoom(z))
+		res := tiles.ResForZoom(maptile.Zoom(z))
 		if cfg.Principal.Suppressed {
 			res = min(res, tiles.PublicMaxRes)
 		}
@@ -137,13 +138,13 @@ func (h *mapHandler) mapConfigHandler(c echo.Context) error {
 	if !end.IsZero() {
 		cfg.DataEnd = end.Format(time.DateOnly)
 	}
-	cfg.AreaLayers = []MapAreaLayer{}
-	if layers, err := h.s.cfg.Store.Layers(ctx); err != nil {
+	layers, err := h.s.cfg.Store.Layers(ctx)
+	if err != nil {
 		return err
-	} else {
-		for _, l := range layers {
-			cfg.AreaLayers = append(cfg.AreaLayers, MapAreaLayer{ID: l.ID, Name: l.Name})
-		}
+	}
+	cfg.AreaLayers = []MapAreaLayer{}
+	for _, l := range layers {
+		cfg.AreaLayers = append(cfg.AreaLayers, MapAreaLayer{ID: l.ID, Name: l.Name})
 	}
 	c.Response().Header().Set("Cache-Control", "no-cache")
 	return c.JSON(http.StatusOK, cfg)

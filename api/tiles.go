@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/paulmach/orb/maptile"
 
 	"hotspots/geo"
 	"hotspots/tiles"
@@ -239,5 +238,3 @@ func (h *mapHandler) tileJSONHandler(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, tj)
 }
-
-func mapZoom(z int) maptile.Zoom { return maptile.Zoom(z) }

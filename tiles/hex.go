@@ -141,7 +141,7 @@ func NewHexIndex(res int, families []string, counts []geo.CellCount) *HexIndex {
 func (h *HexIndex) Len() int { return len(h.cells) }
 
 // Counts returns the per-family counts and the total of a cell (nil if the
-// cell has none); the series popup and tests use it.
+// cell has none), for checks against the tiles. It scans the index.
 func (h *HexIndex) Counts(c geo.Cell) (map[string]int, int) {
 	w := len(h.Families) + 1
 	for i := range h.cells {

@@ -75,17 +75,17 @@ type Service struct {
 	cfg   Config
 	cache *Cache
 
-	mu        sync.Mutex
-	version   int64
-	checkedAt time.Time
-	haveVer   bool
-	dataEnd   *time.Time // nil until computed for version
-	hex       map[string]*hexEntry
-	areas     map[string]*areaEntry
-	areaGeo   map[string]*areaGeoEntry
-	findings  map[string]*findingsEntry
-	streets   *streetIndex
-	streetsMu sync.Once
+	mu          sync.Mutex
+	version     int64
+	checkedAt   time.Time
+	haveVer     bool
+	dataEnd     *time.Time // nil until computed for version
+	hex         map[string]*hexEntry
+	areas       map[string]*areaEntry
+	areaGeo     map[string]*areaGeoEntry
+	findings    map[string]*findingsEntry
+	streets     *streetIndex
+	streetsOnce sync.Once
 }
 
 // NewService returns a Service.

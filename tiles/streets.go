@@ -49,7 +49,7 @@ type streetLine struct {
 }
 
 func (s *Service) streetIdx() *streetIndex {
-	s.streetsMu.Do(func() {
+	s.streetsOnce.Do(func() {
 		idx := &streetIndex{}
 		var streets []Street
 		if s.cfg.Streets != nil {
