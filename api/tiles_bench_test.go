@@ -18,14 +18,14 @@ import (
 	"hotspots/geo"
 )
 
-// benchStore serves synthetic cell counts; the methods the tile path does
+// tileBenchStore serves synthetic cell counts; the methods the tile path does
 // not use are left to the nil embedded interface.
-type benchStore struct {
+type tileBenchStore struct {
 	geo.Store
 	counts []geo.CellCount
 }
 
-func (b *benchStore) CellCounts(_ context.Context, f geo.CellCountFilter) ([]geo.CellCount, error) {
+func (b *tileBenchStore) CellCounts(_ context.Context, f geo.CellCountFilter) ([]geo.CellCount, error) {
 	out := make([]geo.CellCount, len(b.counts))
 	for i, c := range b.counts {
 		out[i] = geo.CellCount{Cell: c.Cell.Parent(f.Res), Kind: c.Kind, Count: c.Count}
@@ -33,11 +33,11 @@ func (b *benchStore) CellCounts(_ context.Context, f geo.CellCountFilter) ([]geo
 	return out, nil
 }
 
-func (b *benchStore) CellDayCounts(context.Context, geo.CellCountFilter) ([]geo.CellDayCount, error) {
+func (b *tileBenchStore) CellDayCounts(context.Context, geo.CellCountFilter) ([]geo.CellDayCount, error) {
 	return []geo.CellDayCount{{Day: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC), Count: 1}}, nil
 }
 
-func (b *benchStore) DataVersion(context.Context) (int64, error) { return 1, nil }
+func (b *tileBenchStore) DataVersion(context.Context) (int64, error) { return 1, nil }
 
 // BenchmarkTileHTTP drives the whole router for the z15-16 tile list over
 // 200,000 synthetic clustered incidents: after the first pass every tile
@@ -50,7 +50,7 @@ func BenchmarkTileHTTP(b *testing.B) {
 		c, _ := geo.CellFromPoint(p, 11)
 		agg[c]++
 	}
-	st := &benchStore{}
+	st := &tileBenchStore{}
 	for c, n := range agg {
 		st.counts = append(st.counts, geo.CellCount{Cell: c, Kind: geo.KindShootingNonFatal, Count: n})
 	}
