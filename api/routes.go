@@ -16,6 +16,17 @@ func (s *Server) routes() {
 	e.GET("/api/v1/cells/:cell/series", m.cellSeriesHandler)
 	e.GET("/api/v1/areas/:layer/:code/series", m.areaSeriesHandler)
 
+	// Neighborhood Stat indicators, methods, data changelog, area layers.
+	ind := s.newIndicatorHandler()
+	e.GET("/api/v1/indicators", ind.indicatorsHandler)
+	e.GET("/api/v1/indicators/:layer/:code", ind.areaIndicatorsHandler)
+	e.GET("/api/v1/methods", ind.methodsHandler)
+	e.GET("/methods", ind.methodsPageHandler)
+	e.GET("/api/v1/changelog", ind.changelogHandler)
+	e.GET("/api/v1/openapi.json", ind.openapiHandler)
+	e.GET("/api/v1/areas/layers", ind.listLayersHandler)
+	e.POST("/api/v1/areas/layers", ind.uploadLayerHandler)
+
 	// Ingest push API for agencies reporting as incidents happen.
 	e.POST("/api/v1/ingest/push", s.pushIngestHandler)
 }

@@ -163,14 +163,8 @@ type counter struct {
 }
 
 func newCounter(in Input) *counter {
-	lo, hi := in.Periods[0].Full.Start, in.Periods[len(in.Periods)-1].End
-	for _, p := range in.Periods {
-		for _, w := range []Span{in.Period.before(p, 1), in.Period.yearsBefore(p, BaselineYears)} {
-			if w.Start.Before(lo) {
-				lo = w.Start
-			}
-		}
-	}
+	need := Needed(in.Period, in.Periods)
+	lo, hi := need.Start, need.End
 	c := &counter{start: lo, days: Span{lo, hi}.Days(), dataStart: Date(in.DataStart)}
 	if in.DataStart.IsZero() {
 		c.dataStart = time.Time{}

@@ -161,3 +161,36 @@ func like(p Period, full Span) Span {
 	}
 	return Span{full.Start, end}
 }
+
+// Back returns the start of the period n-1 periods before the one holding
+// the day before to, so that Periods(k, Back(k, to, n), to) gives n
+// periods. A custom period reaches back n*365 days.
+func Back(k PeriodKind, to time.Time, n int) time.Time {
+	to = Date(to)
+	if k == Custom {
+		return to.AddDate(0, 0, -365*n)
+	}
+	start := k.floor(to.AddDate(0, 0, -1))
+	for range n - 1 {
+		start = k.floor(start.AddDate(0, 0, -1))
+	}
+	return start
+}
+
+// Needed returns the days Compute reads for these periods: the periods
+// themselves, the period before each and the same periods BaselineYears
+// back. Callers fetch counts for this span.
+func Needed(k PeriodKind, ps []Period) Span {
+	if len(ps) == 0 {
+		return Span{}
+	}
+	s := Span{ps[0].Full.Start, ps[len(ps)-1].End}
+	for _, p := range ps {
+		for _, w := range []Span{k.before(p, 1), k.yearsBefore(p, BaselineYears)} {
+			if w.Start.Before(s.Start) {
+				s.Start = w.Start
+			}
+		}
+	}
+	return s
+}

@@ -122,3 +122,29 @@ func TestComparisonWindows(t *testing.T) {
 		t.Errorf("previous custom range %v", w)
 	}
 }
+
+func TestBackAndNeeded(t *testing.T) {
+	tests := []struct {
+		k            PeriodKind
+		to           string
+		n            int
+		from, needed string
+	}{
+		{Month, "2025-01-01", 12, "2024-01-01", "2021-01-01"},
+		{Month, "2024-03-11", 3, "2024-01-01", "2021-01-01"},
+		{Week, "2024-01-15", 2, "2024-01-01", "2021-01-04"},
+		{Year, "2017-01-01", 1, "2016-01-01", "2013-01-01"},
+		{Quarter, "2024-04-01", 4, "2023-04-01", "2020-04-01"},
+	}
+	for _, tt := range tests {
+		from := Back(tt.k, d(tt.to), tt.n)
+		ps, err := Periods(tt.k, from, d(tt.to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		need := Needed(tt.k, ps)
+		if from.Format(time.DateOnly) != tt.from || len(ps) != tt.n || need.Start.Format(time.DateOnly) != tt.needed || !need.End.Equal(d(tt.to)) {
+			t.Errorf("%s back %d from %s: from %s, %d periods, needed from %s", tt.k, tt.n, tt.to, from.Format(time.DateOnly), len(ps), need.Start.Format(time.DateOnly))
+		}
+	}
+}
