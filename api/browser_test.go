@@ -95,7 +95,9 @@ func TestBrowserMap(t *testing.T) {
 				return
 			}
 			w.Header().Set("Content-Type", "text/event-stream")
-			fmt.Fprint(w, "retry: 60000\nevent: alert\ndata: {\"title\": \"Test alert: shootings up in Downtown\"}\n\n")
+			// The alerts API's event format: named events carrying the alert.
+			fmt.Fprint(w, "retry: 60000\nid: 1\nevent: alert.raised\n"+
+				`data: {"type": "alert.raised", "at": "2024-06-30T14:00:00Z", "alert": {"id": 7, "title": "Test alert: shootings up in Downtown", "status": "open"}}`+"\n\n")
 			return
 		}
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/tiles/"); ok && strings.HasSuffix(rest, ".mvt") {
@@ -246,7 +248,14 @@ func mustEval[T any](t *testing.T, ctx context.Context, js string) T {
 // saveScreenshot writes a PNG of the page to the artifact folder.
 func saveScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 means PNG
+	// Wait until the map has drawn everything it asked for, then capture
+	// the viewport as it is (a full-page capture would resize the page and
+	// make the map redraw mid-capture).
+	const drawn = `window.hotspots && hotspots.map && hotspots.map.loaded() && hotspots.map.areTilesLoaded() && !hotspots.map.isMoving()`
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](drawn, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("map not idle for the screenshot: %v", err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}

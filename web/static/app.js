@@ -322,18 +322,28 @@
     try { es = new EventSource(state.cfg.alerts_stream || "/api/v1/alerts/stream"); } catch (e) { setStatus("alerts unavailable", "unavailable"); return; }
     state.alerts = es;
     es.onopen = () => setStatus("live", "live");
+    // Events are {type, at, alert: {id, title, status, ...}} named
+    // "alert.raised", "alert.updated" and so on; a later event of the same
+    // alert replaces its line.
     const show = (ev) => {
-      let a;
-      try { a = JSON.parse(ev.data); } catch (e) { a = { title: ev.data }; }
+      let e;
+      try { e = JSON.parse(ev.data); } catch (err) { e = { alert: { title: ev.data } }; }
+      const a = e.alert || e;
       const text = a.title || a.summary || a.message || [a.kind, a.area, a.detector].filter(Boolean).join(" · ") || "alert";
-      const when = a.created_at || a.at || a.day || "";
-      const li = el("li", {}, el("div", { text }), el("div", { class: "muted", text: String(when) }));
+      const what = (e.type || ev.type || "").replace(/^alert\./, "");
+      const when = e.at || a.created_at || "";
+      const li = el("li", {}, el("div", { text }), el("div", { class: "muted", text: [what, String(when).slice(0, 16).replace("T", " ")].filter(Boolean).join(" · ") }));
       const list = $("alerts-list");
+      if (a.id !== undefined) {
+        li.dataset.alertId = String(a.id);
+        const old = list.querySelector('[data-alert-id="' + CSS.escape(String(a.id)) + '"]');
+        if (old) old.remove();
+      }
       list.prepend(li);
       while (list.children.length > 50) list.lastChild.remove();
     };
     es.onmessage = show;
-    es.addEventListener("alert", show);
+    for (const t of ["alert", "alert.raised", "alert.updated", "alert.reopened", "alert.acknowledged", "alert.resolved"]) es.addEventListener(t, show);
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {
         setStatus("alerts unavailable", "unavailable");
