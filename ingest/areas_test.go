@@ -96,7 +96,12 @@ func TestAreaIndexMatchesBruteForce(t *testing.T) {
 
 // realNeighborhoods reads the neighbourhood polygons bundled with the
 // Baltimore city folder, nil when they are not there.
-func realNeighborhoods(t *testing.T) []geo.Area {
+func realNeighborhoods(t *testing.T) []geo.Area { return realNeighborhoodsTB(t) }
+
+// neighborhoodLayer is the layer realNeighborhoods' areas belong to.
+var neighborhoodLayer = geo.AreaLayer{ID: "neighborhood_2010", Name: "Neighborhoods (2010)", Kind: "neighborhood"}
+
+func realNeighborhoodsTB(t testing.TB) []geo.Area {
 	f, err := cities.Builtin.Open("baltimore/areas/neighborhoods_2010.geojson.gz")
 	if err != nil {
 		return nil

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"hotspots/cities"
+	"hotspots/geo"
+	"hotspots/geo/postgis/postgistest"
 	"hotspots/geo/sqlite"
 )
 
@@ -49,3 +51,14 @@ func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 1)) }
 
 // city0Loc is a zone for parsers under fuzzing.
 var city0Loc = time.FixedZone("EST", -5*3600)
+
+// storeKinds are the stores the store-backed tests run against: the
+// embedded store always, and PostGIS from HOTSPOTS_TEST_DATABASE_URL
+// (skipped without it, a failure under CI=true).
+var storeKinds = []struct {
+	name string
+	open func(testing.TB) geo.Store
+}{
+	{"sqlite", func(tb testing.TB) geo.Store { return MustOpenStore(tb) }},
+	{"postgis", func(tb testing.TB) geo.Store { return postgistest.MustOpenDB(tb) }},
+}

@@ -120,52 +120,54 @@ func TestMappingsAgainstSamples(t *testing.T) {
 		}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.mapping, func(t *testing.T) {
-			ctx := context.Background()
-			city := MustCity(t, tc.city)
-			st := MustOpenStore(t)
-			s, err := Run(ctx, st, city, tc.mapping, tc.file, RunOptions{Options: Options{Geocoder: tc.geocoder, Logger: discard}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := tc.want
-			got := want{rows: s.RowsRead, incidents: s.Incidents, victims: s.Victims, merged: s.Merged,
-				filtered: s.FilteredTotal(), kinds: s.ByKind, reasons: s.ByReason}
-			if got.rows != w.rows || got.incidents != w.incidents || got.victims != w.victims ||
-				got.merged != w.merged || got.filtered != w.filtered {
-				t.Errorf("rows/incidents/victims/merged/filtered = %d/%d/%d/%d/%d, want %d/%d/%d/%d/%d",
-					got.rows, got.incidents, got.victims, got.merged, got.filtered,
-					w.rows, w.incidents, w.victims, w.merged, w.filtered)
-			}
-			if !maps.Equal(got.kinds, w.kinds) {
-				t.Errorf("kinds = %v, want %v", got.kinds, w.kinds)
-			}
-			if !maps.Equal(got.reasons, w.reasons) {
-				t.Errorf("quarantine reasons = %v, want %v", got.reasons, w.reasons)
-			}
-			for f, n := range w.flags {
-				if s.Flags[f] != n {
-					t.Errorf("flag %s on %d incidents, want %d", f, s.Flags[f], n)
+		for _, sk := range storeKinds {
+			t.Run(tc.mapping+"/"+sk.name, func(t *testing.T) {
+				ctx := context.Background()
+				city := MustCity(t, tc.city)
+				st := sk.open(t)
+				s, err := Run(ctx, st, city, tc.mapping, tc.file, RunOptions{Options: Options{Geocoder: tc.geocoder, Logger: discard}})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if !s.Accounted() {
-				t.Errorf("rows not accounted for: %+v", s)
-			}
-			n, err := st.CountIncidents(ctx, geo.IncidentFilter{Source: s.Source})
-			if err != nil || n != w.incidents {
-				t.Errorf("store holds %d incidents (%v), want %d", n, err, w.incidents)
-			}
-			q, err := st.QuarantineSummary(ctx, s.Source)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stored := map[geo.Reason]int{}
-			for _, rc := range q {
-				stored[rc.Reason] += rc.Count
-			}
-			if !maps.Equal(stored, w.reasons) {
-				t.Errorf("stored quarantine = %v, want %v", stored, w.reasons)
-			}
-		})
+				w := tc.want
+				got := want{rows: s.RowsRead, incidents: s.Incidents, victims: s.Victims, merged: s.Merged,
+					filtered: s.FilteredTotal(), kinds: s.ByKind, reasons: s.ByReason}
+				if got.rows != w.rows || got.incidents != w.incidents || got.victims != w.victims ||
+					got.merged != w.merged || got.filtered != w.filtered {
+					t.Errorf("rows/incidents/victims/merged/filtered = %d/%d/%d/%d/%d, want %d/%d/%d/%d/%d",
+						got.rows, got.incidents, got.victims, got.merged, got.filtered,
+						w.rows, w.incidents, w.victims, w.merged, w.filtered)
+				}
+				if !maps.Equal(got.kinds, w.kinds) {
+					t.Errorf("kinds = %v, want %v", got.kinds, w.kinds)
+				}
+				if !maps.Equal(got.reasons, w.reasons) {
+					t.Errorf("quarantine reasons = %v, want %v", got.reasons, w.reasons)
+				}
+				for f, n := range w.flags {
+					if s.Flags[f] != n {
+						t.Errorf("flag %s on %d incidents, want %d", f, s.Flags[f], n)
+					}
+				}
+				if !s.Accounted() {
+					t.Errorf("rows not accounted for: %+v", s)
+				}
+				n, err := st.CountIncidents(ctx, geo.IncidentFilter{Source: s.Source})
+				if err != nil || n != w.incidents {
+					t.Errorf("store holds %d incidents (%v), want %d", n, err, w.incidents)
+				}
+				q, err := st.QuarantineSummary(ctx, s.Source)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored := map[geo.Reason]int{}
+				for _, rc := range q {
+					stored[rc.Reason] += rc.Count
+				}
+				if !maps.Equal(stored, w.reasons) {
+					t.Errorf("stored quarantine = %v, want %v", stored, w.reasons)
+				}
+			})
+		}
 	}
 }

@@ -359,6 +359,10 @@ func streetPlace(city *cities.City) (*segmentPlace, error) {
 	}
 	sp := &segmentPlace{}
 	total := 0.0
+	// County streets at the city line are in the file too; only segments
+	// inside the city (with its tolerance) may carry simulated incidents.
+	pc := newPlaceCheck(city, &Mapping{})
+	inCity := func(p orb.Point) bool { _, reason, _ := pc.locate(p); return reason == "" }
 	for {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -377,7 +381,7 @@ func streetPlace(city *cities.City) (*segmentPlace, error) {
 			if !ok {
 				break
 			}
-			if j > 0 {
+			if j > 0 && inCity(prev) && inCity(p) {
 				if d := distM(prev, p); d > 0 {
 					total += d
 					sp.cum = append(sp.cum, total)

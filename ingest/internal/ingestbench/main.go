@@ -1,0 +1,72 @@
+// Command ingestbench generates the synthetic benchmark CSV and, when the
+// hotspots binary has no ingest command to time, loads it through the
+// same ingest.Run the command calls. scripts/bench-ingest.sh drives it.
+//
+//	ingestbench -gen 1000000 > rows.csv
+//	ingestbench -mapping synthetic.yaml -load rows.csv -database-url URL
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"time"
+
+	"hotspots/cities"
+	"hotspots/geo/postgis"
+	"hotspots/ingest"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ingestbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	gen := flag.Int("gen", 0, "write this many synthetic rows to stdout and exit")
+	seed := flag.Uint64("seed", 1, "generator seed")
+	mappingOut := flag.String("write-mapping", "", "write the synthetic mapping to this file and exit")
+	load := flag.String("load", "", "CSV file to load")
+	mapping := flag.String("mapping", "", "mapping file for -load")
+	dbURL := flag.String("database-url", os.Getenv("HOTSPOTS_DATABASE_URL"), "PostGIS URL")
+	flag.Parse()
+	switch {
+	case *mappingOut != "":
+		return os.WriteFile(*mappingOut, []byte(ingest.SyntheticMapping), 0o644)
+	case *gen > 0:
+		return ingest.WriteSyntheticCSV(os.Stdout, *gen, *seed)
+	case *load == "":
+		return fmt.Errorf("nothing to do: use -gen, -write-mapping or -load")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	st, err := postgis.Open(ctx, *dbURL, postgis.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	city, err := cities.Open("baltimore")
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	s, err := ingest.Run(ctx, st, city, *mapping, *load, ingest.RunOptions{Options: ingest.Options{Logger: log}, ProgressOut: os.Stderr})
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	if err := s.Print(os.Stdout); err != nil {
+		return err
+	}
+	fmt.Printf("%d rows in %s: %.0f rows/s\n", s.RowsRead, el.Round(time.Millisecond), float64(s.RowsRead)/el.Seconds())
+	return nil
+}
