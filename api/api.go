@@ -29,6 +29,8 @@ type Config struct {
 	Version string
 	// Simulated lists the sources that are simulated; the map labels them.
 	Simulated []string
+	// Alerts wires alerting (engine, stream broker, map URL); zero works.
+	Alerts AlertsConfig
 }
 
 // Server is the hotspots HTTP server.

@@ -29,4 +29,7 @@ func (s *Server) routes() {
 
 	// Ingest push API for agencies reporting as incidents happen.
 	e.POST("/api/v1/ingest/push", s.pushIngestHandler)
+
+	// Alerts for outreach teams, their live stream, and subscriptions.
+	s.alertRoutes()
 }

@@ -323,3 +323,72 @@ func AlertKey(rule AlertRule, parts ...any) string {
 	}
 	return s
 }
+
+// PrepareAlert returns a in the form stores keep it: every time in UTC at
+// microsecond precision, so what a store returns equals what a later read
+// gives, and nil lists as empty.
+func PrepareAlert(a Alert) Alert {
+	us := func(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+	usp := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		v := us(*t)
+		return &v
+	}
+	a.WindowFrom, a.WindowTo, a.ExpiresAt = us(a.WindowFrom), us(a.WindowTo), us(a.ExpiresAt)
+	a.CreatedAt, a.UpdatedAt = us(a.CreatedAt), us(a.UpdatedAt)
+	a.AckedAt, a.ResolvedAt = usp(a.AckedAt), usp(a.ResolvedAt)
+	if len(a.Cases) > 0 {
+		cs := make([]AlertCase, len(a.Cases))
+		for i, c := range a.Cases {
+			c.OccurredAt = us(c.OccurredAt)
+			cs[i] = c
+		}
+		a.Cases = cs
+	}
+	if a.Kinds == nil {
+		a.Kinds = []Kind{}
+	}
+	if a.Areas == nil {
+		a.Areas = []string{}
+	}
+	if a.Cells == nil {
+		a.Cells = []Cell{}
+	}
+	return a
+}
+
+// WithoutPoints returns a copy of a without case points or origin: what is
+// left once the retention period for points has passed.
+func (a Alert) WithoutPoints() Alert {
+	a.Origin = nil
+	if len(a.Cases) > 0 {
+		cs := make([]AlertCase, len(a.Cases))
+		for i, c := range a.Cases {
+			c.Point = nil
+			cs[i] = c
+		}
+		a.Cases = cs
+	}
+	return a
+}
+
+// HasPoints reports whether a still carries any point.
+func (a *Alert) HasPoints() bool {
+	if a.Origin != nil {
+		return true
+	}
+	for _, c := range a.Cases {
+		if c.Point != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// IdempotencyKey is the key of the delivery of revision rev of alert id to
+// one subscription channel: stable across retries, new for each revision.
+func IdempotencyKey(alertID int64, rev int, subID int64, ch ChannelType) string {
+	return fmt.Sprintf("a%d-r%d-s%d-%s", alertID, rev, subID, ch)
+}

@@ -84,6 +84,9 @@ type Store interface {
 	LoadService
 	AreaService
 	FindingService
+	AlertService
+	SubscriptionService
+	DeliveryService
 
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error

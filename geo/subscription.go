@@ -161,6 +161,7 @@ type DeliveryClaim struct {
 
 // DeliveryFilter selects deliveries. Zero fields do not filter.
 type DeliveryFilter struct {
+	ID             int64
 	AlertID        int64
 	SubscriptionID int64
 	Status         DeliveryStatus

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"PurgePoints", testPurgePoints},
 		{"ContextCanceled", testContextCanceled},
 	}
+	tests = append(tests, alertTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
