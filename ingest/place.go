@@ -240,7 +240,7 @@ func normAddress(a string) string {
 	if i := strings.IndexByte(a, ','); i >= 0 {
 		a = a[:i]
 	}
-	a = strings.NewReplacer(".", "", "#", " ").Replace(a)
+	a = addrPunct.Replace(a)
 	f := strings.Fields(a)
 	for i, w := range f {
 		switch w {
@@ -260,3 +260,6 @@ func normAddress(a string) string {
 	}
 	return strings.Join(f, " ")
 }
+
+// addrPunct drops periods and turns "#" into a space in addresses.
+var addrPunct = strings.NewReplacer(".", "", "#", " ")

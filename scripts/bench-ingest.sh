@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Times loading a 1,000,000-row coordinate-bearing CSV into PostGIS with
+# `hotspots ingest` (parse, validate, H3, areas, idempotent upsert) and with
+# ogr2ogr (a plain COPY of points, no validation) on the same file.
+#
+#   scripts/bench-ingest.sh [rows]          (default 1000000)
+#
+# Uses HOTSPOTS_DATABASE_URL when set; otherwise provisions a local PostGIS
+# (scripts/provision-postgis.sh) and a throwaway database, dropped on exit.
+# The target is >= 50,000 rows/s for `hotspots ingest` on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=${1:-1000000}
+log() { echo "bench-ingest: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+command -v go >/dev/null || die "go not found"
+command -v ogr2ogr >/dev/null || die "ogr2ogr not found (apt-get install gdal-bin)"
+
+work=$(mktemp -d)
+cleanup() {
+	rm -rf "$work"
+	if [ -n "${BENCH_DB:-}" ]; then
+		psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
+	fi
+}
+trap cleanup EXIT
+
+if [ -z "${HOTSPOTS_DATABASE_URL:-}" ]; then
+	ADMIN_URL=$(scripts/provision-postgis.sh | tail -n1)
+	BENCH_DB="hotspots_bench_$$"
+	psql "$ADMIN_URL" -qv ON_ERROR_STOP=1 -c "CREATE DATABASE $BENCH_DB" >/dev/null
+	HOTSPOTS_DATABASE_URL="${ADMIN_URL%%/postgres\?*}/$BENCH_DB?sslmode=disable"
+	psql "$HOTSPOTS_DATABASE_URL" -qv ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+fi
+export HOTSPOTS_DATABASE_URL
+
+log "building"
+go build -o "$work/hotspots" ./cmd/hotspots
+go build -o "$work/ingestbench" ./ingest/internal/ingestbench
+"$work/ingestbench" -write-mapping "$work/synthetic.yaml"
+log "generating $ROWS rows"
+"$work/ingestbench" -gen "$ROWS" >"$work/rows.csv"
+ls -lh "$work/rows.csv" >&2
+
+rate() { awk -v n="$ROWS" -v s="$1" 'BEGIN { printf "%.0f rows/s", n / s }'; }
+now() { date +%s.%N; }
+
+# hotspots ingest: the CLI's ingest command when it has one, else the same
+# ingest.Run through the bench driver.
+"$work/hotspots" migrate >/dev/null 2>&1 || true
+if "$work/hotspots" ingest --help >/dev/null 2>&1; then
+	cmd=("$work/hotspots" ingest --mapping "$work/synthetic.yaml" "$work/rows.csv")
+else
+	log "hotspots has no ingest command yet: timing ingest.Run through ingestbench"
+	cmd=("$work/ingestbench" -mapping "$work/synthetic.yaml" -load "$work/rows.csv")
+fi
+log "hotspots ingest"
+t0=$(now)
+"${cmd[@]}" >"$work/ingest.out" 2>"$work/ingest.err" || { cat "$work/ingest.err" >&2; die "ingest failed"; }
+t1=$(now)
+ingest_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+
+log "ogr2ogr"
+# GDAL's PG driver wants key=value pairs, not a URL with query parameters.
+IFS='|' read -r db user host port < <(psql "$HOTSPOTS_DATABASE_URL" -Atc \
+	"SELECT current_database(), current_user, coalesce(host(inet_server_addr()), 'localhost'), inet_server_port()")
+pass=$(printf '%s' "$HOTSPOTS_DATABASE_URL" | sed -nE 's#^[a-z]+://[^:/@]+:([^@]*)@.*#\1#p')
+pg="PG:dbname=$db user=$user host=$host port=$port${pass:+ password=$pass}"
+t0=$(now)
+ogr2ogr -f PostgreSQL "$pg" "$work/rows.csv" -nln bench_ogr2ogr -overwrite \
+	-oo X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -oo KEEP_GEOM_COLUMNS=NO \
+	-a_srs EPSG:4326 -lco GEOMETRY_NAME=geom --config PG_USE_COPY YES -gt 65536
+t1=$(now)
+ogr_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+psql "$HOTSPOTS_DATABASE_URL" -qc "DROP TABLE IF EXISTS bench_ogr2ogr" >/dev/null
+
+echo
+echo "rows:            $ROWS"
+printf 'hotspots ingest: %8.1f s  %s (validate, H3, areas, idempotent upsert)\n' "$ingest_s" "$(rate "$ingest_s")"
+printf 'ogr2ogr:         %8.1f s  %s (COPY only)\n' "$ogr_s" "$(rate "$ogr_s")"
+tail -n 1 "$work/ingest.out"
