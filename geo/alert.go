@@ -238,6 +238,8 @@ type AlertDraft struct {
 	// Finding is the index in AlertBatch.Findings of the finding behind this
 	// alert, or -1.
 	Finding int
+	// Targets are where the draft would go; the merge may match again on
+	// the merged alert (a zone that grew reaches more subscriptions).
 	Targets []DeliveryTarget
 }
 
@@ -246,10 +248,11 @@ type AlertDecision struct {
 	// Alert is the state to store. With Store false nothing is written.
 	Alert Alert
 	Store bool
-	// Event is recorded when not empty; Notify enqueues deliveries to the
-	// draft's targets (Event must then be raised, updated or reopened).
-	Event  AlertEventType
-	Notify bool
+	// Event is recorded when not empty; Notify enqueues deliveries to
+	// Targets (Event must then be raised, updated or reopened).
+	Event   AlertEventType
+	Notify  bool
+	Targets []DeliveryTarget
 }
 
 // AlertMerge decides, inside the store's transaction, how a draft changes

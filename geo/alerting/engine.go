@@ -294,6 +294,7 @@ func (e *Engine) write(ctx context.Context, m *Matcher, b geo.AlertBatch, now ti
 	if len(b.Drafts) == 0 && b.Run == nil {
 		return geo.AlertBatchResult{}, nil
 	}
+	merge := e.life.Merge
 	if len(b.Drafts) > 0 {
 		active := true
 		subs, err := e.store.FindSubscriptions(ctx, geo.SubscriptionFilter{Active: &active})
@@ -303,9 +304,18 @@ func (e *Engine) write(ctx context.Context, m *Matcher, b geo.AlertBatch, now ti
 		for i := range b.Drafts {
 			b.Drafts[i].Targets = m.Targets(subs, b.Drafts[i].Alert)
 		}
+		merge = func(prev *geo.Alert, d geo.AlertDraft, now time.Time) geo.AlertDecision {
+			dec := e.life.Merge(prev, d, now)
+			if dec.Notify {
+				// Match what the alert became: a zone that grew or
+				// escalated reaches subscriptions its draft did not.
+				dec.Targets = m.Targets(subs, dec.Alert)
+			}
+			return dec
+		}
 	}
 	b.Cooldown = e.cfg.Cooldown
-	res, err := e.store.RaiseAlerts(ctx, b, e.life.Merge)
+	res, err := e.store.RaiseAlerts(ctx, b, merge)
 	if err != nil {
 		return res, fmt.Errorf("alerting: raise alerts: %w", err)
 	}

@@ -38,16 +38,16 @@ func (l Lifecycle) Merge(prev *geo.Alert, d geo.AlertDraft, now time.Time) geo.A
 			return geo.AlertDecision{Alert: next, Store: true}
 		}
 		next.Revision = prev.Revision + 1
-		return geo.AlertDecision{Alert: next, Store: true, Event: geo.EventUpdated, Notify: true}
+		return geo.AlertDecision{Alert: next, Store: true, Event: geo.EventUpdated, Notify: true, Targets: d.Targets}
 	case prev != nil && prev.ResolvedBy == SystemActor && prev.ResolvedAt != nil && now.Sub(*prev.ResolvedAt) < l.ReopenWithin:
 		next = l.carry(prev, next)
 		next.Status, next.AckedBy, next.AckedAt, next.ResolvedBy, next.ResolvedAt = geo.AlertOpen, "", nil, "", nil
 		next.Revision = prev.Revision + 1
-		return geo.AlertDecision{Alert: next, Store: true, Event: geo.EventReopened, Notify: gained(prev, next)}
+		return geo.AlertDecision{Alert: next, Store: true, Event: geo.EventReopened, Notify: gained(prev, next), Targets: d.Targets}
 	}
 	next.ID, next.Status, next.Revision, next.CreatedAt = 0, geo.AlertOpen, 1, now
 	next.AckedBy, next.AckedAt, next.ResolvedBy, next.ResolvedAt = "", nil, "", nil
-	return geo.AlertDecision{Alert: next, Store: true, Event: geo.EventRaised, Notify: true}
+	return geo.AlertDecision{Alert: next, Store: true, Event: geo.EventRaised, Notify: true, Targets: d.Targets}
 }
 
 // SystemActor is who resolves expired alerts.

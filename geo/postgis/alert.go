@@ -187,7 +187,7 @@ func (db *DB) RaiseAlerts(ctx context.Context, b geo.AlertBatch, merge geo.Alert
 			if !dec.Notify {
 				continue
 			}
-			for _, t := range d.Targets {
+			for _, t := range dec.Targets {
 				n, err := enqueue(ctx, tx, a, ev.ID, t, b.Cooldown, now)
 				if err != nil {
 					return err
