@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -389,4 +390,15 @@ func TestCSVAndGeoJSONOverHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fmtArcGIS is the ArcGIS test mapping pointed at a server.
+func fmtArcGIS(base string) string { return fmt.Sprintf(arcgisMapping, base) }
+
+// newCountingServer serves h and counts the requests that reach it.
+func newCountingServer(h http.Handler, n *atomic.Int32) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h.ServeHTTP(w, r)
+	}))
 }
