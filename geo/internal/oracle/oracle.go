@@ -141,3 +141,18 @@ func MonteCarloClose(pGo, pRef float64, bGo, bRef int) bool {
 
 // Name is a short label for a fixture folder in test names.
 func Name(dir string) string { return filepath.Base(dir) }
+
+// MonteCarloCloseClamped is MonteCarloClose with the variance term taken at
+// pRef clamped into [1/(bRef+1), 1-1/(bRef+1)]. At p = 1 (every replicate
+// at least as extreme, common for cylinders with a tiny positive score) the
+// README bound's binomial SD is 0 and would demand agreement to the
+// resolution of the two runs, although a true p of 0.998 gives p = 1 in 999
+// replicates one time in eight. The clamp uses the smallest variance the
+// reference could have resolved, symmetric to the README's floor rule.
+func MonteCarloCloseClamped(pGo, pRef float64, bGo, bRef int) bool {
+	lo := 1 / float64(bRef+1)
+	pv := math.Min(math.Max(pRef, lo), 1-lo)
+	tol := 4*math.Sqrt(pv*(1-pv)*(1/float64(bGo)+1/float64(bRef))) +
+		1/float64(bGo+1) + 1/float64(bRef+1)
+	return math.Abs(pGo-pRef) <= tol
+}
