@@ -223,6 +223,11 @@ func (p *Pool) send(ctx context.Context, job geo.DeliveryJob) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", job.Delivery.Channel, errNoSender)
 	}
+	if job.Event.ID == 0 || job.Subscription.ID == 0 {
+		// Deleting a subscription or alert deletes its deliveries, so a
+		// job without them was loaded incompletely: try again later.
+		return fmt.Errorf("delivery %d: event or subscription not loaded", job.Delivery.ID)
+	}
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.SendTimeout)
 	defer cancel()
 	return s.Send(sctx, NewMessage(job, p.render))

@@ -103,6 +103,9 @@ func (db *DB) jobs(ctx context.Context, ds []geo.Delivery) ([]geo.DeliveryJob, e
 		events[ev.ID] = ev
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("claim deliveries", err)
+	}
 	subs := map[int64]geo.Subscription{}
 	rows, err = db.pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ANY($1)`, subIDs)
 	if err != nil {
@@ -117,6 +120,9 @@ func (db *DB) jobs(ctx context.Context, ds []geo.Delivery) ([]geo.DeliveryJob, e
 		subs[s.ID] = s
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("claim deliveries", err)
+	}
 	out := make([]geo.DeliveryJob, len(ds))
 	for i, d := range ds {
 		out[i] = geo.DeliveryJob{Delivery: d, Event: events[d.EventID], Subscription: subs[d.SubscriptionID]}
