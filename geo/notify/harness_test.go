@@ -295,4 +295,3 @@ func (w *world) checkEveryAlertArrived(maxDup int) {
 		w.t.Fatalf("%d repeats, want at most %d", dup, maxDup)
 	}
 }
-
