@@ -47,6 +47,10 @@ type Config struct {
 	ReopenWithin time.Duration
 	// PreviewDays is how far back the subscription preview looks.
 	PreviewDays int
+	// PointsRetention removes case points from alerts whose window ended
+	// longer ago than this, on each Sweep, matching the retention of
+	// incident points; 0 keeps them.
+	PointsRetention time.Duration
 }
 
 // Threshold is one area count rule: Min or more incidents of Kind within
@@ -170,6 +174,9 @@ func (c Config) Validate() error {
 	}
 	if c.Cooldown < 0 || c.ReopenWithin < 0 || c.Cluster.TTL <= 0 || c.AberrationTTL <= 0 || c.Cluster.AnalysisIntervalDays <= 0 {
 		errs = append(errs, errors.New("alerting: cool-down, reopen, TTLs and the analysis interval must not be negative"))
+	}
+	if c.PointsRetention < 0 {
+		errs = append(errs, errors.New("alerting: points retention must not be negative"))
 	}
 	if c.PreviewDays < 1 {
 		errs = append(errs, errors.New("alerting: preview days must be >= 1"))

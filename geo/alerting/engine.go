@@ -330,14 +330,25 @@ func (e *Engine) write(ctx context.Context, m *Matcher, b geo.AlertBatch, now ti
 	return res, nil
 }
 
-// Sweep resolves alerts whose time has passed.
+// Sweep resolves alerts whose time has passed and, with a PointsRetention,
+// strips case points from alerts older than it.
 func (e *Engine) Sweep(ctx context.Context) ([]geo.Alert, error) {
-	expired, err := e.store.ExpireAlerts(ctx, e.Now())
+	now := e.Now()
+	expired, err := e.store.ExpireAlerts(ctx, now)
 	if err != nil {
 		return nil, fmt.Errorf("alerting: expire: %w", err)
 	}
 	for _, a := range expired {
 		e.log.Info("alert_expired", slog.Int64("alert_id", a.ID), slog.String("key", a.Key))
+	}
+	if e.cfg.PointsRetention > 0 {
+		n, err := e.store.PurgeAlertPoints(ctx, now.Add(-e.cfg.PointsRetention))
+		if err != nil {
+			return expired, fmt.Errorf("alerting: purge points: %w", err)
+		}
+		if n > 0 {
+			e.log.Info("alert_points_purged", slog.Int("alerts", n))
+		}
 	}
 	return expired, nil
 }

@@ -219,6 +219,16 @@ func TestEngineThresholdAndNearRepeat(t *testing.T) {
 	if expired, _ = env.e.Sweep(context.Background()); len(expired) != 1 || expired[0].ID != zone.ID {
 		t.Fatalf("zone expiry = %+v", expired)
 	}
+	// With a retention, points of old alerts go; their counts stay.
+	env.e.cfg.PointsRetention = 7 * 24 * time.Hour
+	if _, err := env.e.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := env.st.FindAlertByID(context.Background(), spike.ID)
+	kept, _ := env.st.FindAlertByID(context.Background(), zone.ID)
+	if old.HasPoints() || old.Count != 4 || !kept.HasPoints() {
+		t.Fatalf("after purge: spike %+v, zone points %v", old, kept.HasPoints())
+	}
 }
 
 func TestEngineDetected(t *testing.T) {

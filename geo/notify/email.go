@@ -38,6 +38,8 @@ type SMTPConfig struct {
 	Hello string
 	// Timeout bounds one whole send; 30 s when 0.
 	Timeout time.Duration
+	// Location shows times in the city's zone; nil means UTC.
+	Location *time.Location
 }
 
 // EmailSender sends alerts as plain-text mail. Mail always carries the
@@ -180,13 +182,17 @@ func (s *EmailSender) compose(m Message, to []string) []byte {
 	hdr("Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	_, _ = qp.Write([]byte(strings.ReplaceAll(emailBody(v, m.Job.Subscription), "\n", "\r\n")))
+	loc := s.Cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	_, _ = qp.Write([]byte(strings.ReplaceAll(emailBody(v, m.Job.Subscription, loc), "\n", "\r\n")))
 	_ = qp.Close()
 	return b.Bytes()
 }
 
 // emailBody is the plain-text rendering of an outreach view.
-func emailBody(v alerting.OutreachView, sub geo.Subscription) string {
+func emailBody(v alerting.OutreachView, sub geo.Subscription, loc *time.Location) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", v.Title)
 	fmt.Fprintf(&b, "Severity:  %s\n", strings.ReplaceAll(string(v.Severity), "_", " "))
@@ -197,7 +203,7 @@ func emailBody(v alerting.OutreachView, sub geo.Subscription) string {
 	} else if v.Expected > 0 {
 		fmt.Fprintf(&b, " (%.1f expected)", v.Expected)
 	}
-	fmt.Fprintf(&b, "\nWindow:    %s to %s\n", v.WindowFrom.Format("Mon 2 Jan 15:04"), v.WindowTo.Format("Mon 2 Jan 15:04 MST"))
+	fmt.Fprintf(&b, "\nWindow:    %s to %s\n", v.WindowFrom.In(loc).Format("Mon 2 Jan 15:04"), v.WindowTo.In(loc).Format("Mon 2 Jan 15:04 MST"))
 	if len(v.Areas) > 0 {
 		names := make([]string, len(v.Areas))
 		for i, a := range v.Areas {
