@@ -19,10 +19,17 @@ import (
 	"hotspots/geo/indicator"
 )
 
-// areasTTL is how long a layer's areas are cached. Layers change only when
-// the city is reloaded or an admin uploads one (which clears the cache), so
-// the TTL only bounds how stale another process's change can look.
-const areasTTL = time.Minute
+// areasTTL is how long a layer's areas, and results computed on them, are
+// cached. Layers change only when the city is reloaded or an admin uploads
+// one (which clears the caches), so the TTL only bounds how stale another
+// process's change can look.
+const areasTTL = 5 * time.Minute
+
+// maxCachedResults bounds the result cache. A dashboard asks the same few
+// questions over and over, and every answer stays right until the data
+// version moves, so a small cache serves nearly every request: computing
+// one means aggregating every incident of four years in the store.
+const maxCachedResults = 64
 
 // defaultPeriods is how many periods a request without from covers.
 var defaultPeriods = map[indicator.PeriodKind]int{
@@ -36,9 +43,22 @@ type indicatorHandler struct {
 	kinds geo.KindSet
 	now   func() time.Time
 
-	mu    sync.Mutex
-	areas map[string]cachedAreas
-	span  dataSpan
+	mu      sync.Mutex
+	areas   map[string]cachedAreas
+	span    dataSpan
+	results map[resultKey]cachedResult
+}
+
+// resultKey identifies a computed result: the resolved query and the data
+// version it was computed at.
+type resultKey struct {
+	query   string
+	version int64
+}
+
+type cachedResult struct {
+	res *indicatorResult
+	at  time.Time
 }
 
 type cachedAreas struct {
@@ -55,7 +75,8 @@ type dataSpan struct {
 }
 
 func (s *Server) newIndicatorHandler() *indicatorHandler {
-	return &indicatorHandler{s: s, kinds: geo.DefaultKinds(), now: time.Now, areas: map[string]cachedAreas{}}
+	return &indicatorHandler{s: s, kinds: geo.DefaultKinds(), now: time.Now, areas: map[string]cachedAreas{},
+		results: map[resultKey]cachedResult{}}
 }
 
 // indicatorQuery is a validated indicators request.
@@ -261,7 +282,49 @@ func (h *indicatorHandler) areasOf(ctx context.Context, layer string) ([]geo.Are
 func (h *indicatorHandler) forgetAreas() {
 	h.mu.Lock()
 	h.areas = map[string]cachedAreas{}
+	h.results = map[resultKey]cachedResult{}
 	h.mu.Unlock()
+}
+
+// key is the cache key of a resolved query: everything the result depends
+// on except the data version.
+func (q indicatorQuery) key() string {
+	return fmt.Sprintf("%s|%v|%s|%s|%s|%v|%v", q.layer.ID, q.kinds, q.period, q.from.Format(time.DateOnly),
+		q.to.Format(time.DateOnly), q.goal, q.public)
+}
+
+// cachedCompute is compute behind the result cache. Results are immutable
+// once made, so callers share them.
+func (h *indicatorHandler) cachedCompute(ctx context.Context, q indicatorQuery) (*indicatorResult, error) {
+	ver, err := h.s.cfg.Store.DataVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k := resultKey{q.key(), ver}
+	h.mu.Lock()
+	e, ok := h.results[k]
+	h.mu.Unlock()
+	if ok && h.now().Sub(e.at) < areasTTL {
+		return e.res, nil
+	}
+	res, err := h.compute(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.results) >= maxCachedResults {
+		var oldest resultKey
+		first := true
+		for k, e := range h.results {
+			if first || e.at.Before(h.results[oldest].at) {
+				oldest, first = k, false
+			}
+		}
+		delete(h.results, oldest)
+	}
+	h.results[k] = cachedResult{res: res, at: h.now()}
+	return res, nil
 }
 
 // dataSpan returns the first and last day with data, recomputed only when
@@ -317,8 +380,7 @@ func (h *indicatorHandler) compute(ctx context.Context, q indicatorQuery) (*indi
 	if err != nil {
 		return nil, err
 	}
-	need := indicator.Needed(q.period, q.periods)
-	counts, err := h.counts(ctx, q.layer, q.kinds, need)
+	counts, err := h.counts(ctx, q.layer, q.kinds, indicator.Edges(q.period, q.periods))
 	if err != nil {
 		return nil, err
 	}
@@ -343,21 +405,46 @@ func (h *indicatorHandler) compute(ctx context.Context, q indicatorQuery) (*indi
 	return res, nil
 }
 
-// counts fetches day counts over span, clipped to the layer's validity: a
-// redrawn layer has no areas for incidents outside it, and counting those
-// as "in no area" would be wrong.
-func (h *indicatorHandler) counts(ctx context.Context, l geo.AreaLayer, kinds []geo.Kind, span indicator.Span) ([]geo.AreaDayCount, error) {
-	from, to := span.Start, span.End
-	if l.ValidFrom != nil && l.ValidFrom.After(from) {
-		from = indicator.Date(*l.ValidFrom)
-	}
-	if l.ValidTo != nil && l.ValidTo.Before(to) {
-		to = indicator.Date(*l.ValidTo)
-	}
-	if !from.Before(to) {
+// counts fetches the counts Compute needs to sum over the windows between
+// edges: binned by the store when it can (geo.AreaBinCounter), daily
+// otherwise. The range is clipped to the layer's validity: a redrawn layer
+// has no areas for incidents outside it, and counting those as "in no
+// area" would be wrong.
+func (h *indicatorHandler) counts(ctx context.Context, l geo.AreaLayer, kinds []geo.Kind, edges []time.Time) ([]geo.AreaDayCount, error) {
+	edges = clipEdges(edges, l.ValidFrom, l.ValidTo)
+	if len(edges) < 2 {
 		return nil, nil
 	}
-	return h.s.cfg.Store.AreaDayCounts(ctx, geo.AreaCountFilter{Layer: l.ID, Kinds: kinds, From: &from, To: &to})
+	f := geo.AreaCountFilter{Layer: l.ID, Kinds: kinds}
+	if b, ok := h.s.cfg.Store.(geo.AreaBinCounter); ok {
+		return b.AreaBinCounts(ctx, f, edges)
+	}
+	f.From, f.To = &edges[0], &edges[len(edges)-1]
+	return h.s.cfg.Store.AreaDayCounts(ctx, f)
+}
+
+// clipEdges keeps the edges inside [from, to), adding the bounds as edges.
+func clipEdges(edges []time.Time, from, to *time.Time) []time.Time {
+	if len(edges) == 0 {
+		return nil
+	}
+	lo, hi := edges[0], edges[len(edges)-1]
+	if from != nil && indicator.Date(*from).After(lo) {
+		lo = indicator.Date(*from)
+	}
+	if to != nil && indicator.Date(*to).Before(hi) {
+		hi = indicator.Date(*to)
+	}
+	if !lo.Before(hi) {
+		return nil
+	}
+	out := []time.Time{lo}
+	for _, e := range edges {
+		if e.After(lo) && e.Before(hi) {
+			out = append(out, e)
+		}
+	}
+	return append(out, hi)
 }
 
 // targets tracks the goal in the year of the range's last day, when that
@@ -367,10 +454,22 @@ func (h *indicatorHandler) targets(ctx context.Context, q indicatorQuery, areas 
 	if len(q.goal.Kinds) == 0 || year < q.goal.BaselineYear {
 		return nil, nil
 	}
-	span := indicator.Span{Start: time.Date(q.goal.BaselineYear, 1, 1, 0, 0, 0, 0, time.UTC), End: q.to}
-	counts, err := h.counts(ctx, q.layer, q.goal.Kinds, span)
-	if err != nil {
-		return nil, err
+	// Only the baseline year and the year so far count: two narrow queries
+	// instead of every year in between.
+	base := time.Date(q.goal.BaselineYear, 1, 1, 0, 0, 0, 0, time.UTC)
+	spans := [][]time.Time{{base, base.AddDate(1, 0, 0)}}
+	if year > q.goal.BaselineYear {
+		spans = append(spans, []time.Time{time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC), q.to})
+	} else {
+		spans[0][1] = q.to
+	}
+	var counts []geo.AreaDayCount
+	for _, edges := range spans {
+		c, err := h.counts(ctx, q.layer, q.goal.Kinds, edges)
+		if err != nil {
+			return nil, err
+		}
+		counts = append(counts, c...)
 	}
 	return indicator.Targets(indicator.TargetInput{Areas: areas, Counts: counts, Goal: q.goal, Year: year,
 		AsOf: q.to, SuppressBelow: suppress})
@@ -459,7 +558,7 @@ func (h *indicatorHandler) indicatorsHandler(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.compute(c.Request().Context(), q)
+	res, err := h.cachedCompute(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -520,7 +619,7 @@ func (h *indicatorHandler) areaIndicatorsHandler(c echo.Context) error {
 	if !p.CoversArea(layer + ":" + code) {
 		return geo.Errorf(geo.EFORBIDDEN, "area %s:%s is outside your team's areas", layer, code)
 	}
-	res, err := h.compute(c.Request().Context(), q)
+	res, err := h.cachedCompute(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

@@ -515,3 +515,62 @@ func TestUploadLayer(t *testing.T) {
 		})
 	}
 }
+
+// binningStore adds geo.AreaBinCounter to a store, binning in Go.
+type binningStore struct {
+	geo.Store
+	calls int
+}
+
+func (b *binningStore) AreaBinCounts(ctx context.Context, f geo.AreaCountFilter, edges []time.Time) ([]geo.AreaDayCount, error) {
+	b.calls++
+	f.From, f.To = &edges[0], &edges[len(edges)-1]
+	days, err := b.AreaDayCounts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return indicator.Bin(days, edges), nil
+}
+
+// TestIndicatorsBinningStore: a store that bins server-side gets the same
+// answers, weeks and partial periods included.
+func TestIndicatorsBinningStore(t *testing.T) {
+	plain, st := indicatorServer(t, nil)
+	bs := &binningStore{Store: st}
+	binned := serveWith(t, bs, nil)
+	for _, q := range []string{
+		"layer=test_zones",
+		"layer=test_zones&period=week&from=2024-02-01&to=2024-04-03",
+		"layer=test_zones&period=quarter&format=csv",
+		"layer=test_zones&period=year&from=2023-01-01&to=2024-08-15&target_baseline=2023",
+	} {
+		_, a := get(t, plain, "/api/v1/indicators?"+q)
+		_, b := get(t, binned, "/api/v1/indicators?"+q)
+		if string(a) != string(b) {
+			t.Errorf("%s: binned answer differs", q)
+		}
+	}
+	if bs.calls == 0 {
+		t.Error("AreaBinCounts never called")
+	}
+}
+
+// TestIndicatorsFollowData: a cached answer is dropped when the data change.
+func TestIndicatorsFollowData(t *testing.T) {
+	srv, st := indicatorServer(t, analyst)
+	q := "layer=test_zones&from=2024-01-01&to=2024-02-01"
+	if n := *mustIndicators(t, srv, q).Areas[0].Cells[0].Count; n != 15 {
+		t.Fatalf("z1 January %d", n)
+	}
+	day := time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	load, _ := st.StartLoad(ctx, "late")
+	if _, err := st.UpsertIncidents(ctx, load.ID, []geo.Incident{{Source: "late", SourceID: "1", Kind: geo.KindShootingFatal,
+		OccurredAt: day.Add(12 * time.Hour), Day: day, Location: orb.Point{-76.6107, 39.2910}, Precision: geo.PrecisionExact,
+		Victims: 1, Areas: map[string]string{"test_zones": "z1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := *mustIndicators(t, srv, q).Areas[0].Cells[0].Count; n != 16 {
+		t.Errorf("z1 January after a late incident: %d, want 16", n)
+	}
+}

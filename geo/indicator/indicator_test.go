@@ -1,7 +1,9 @@
 package indicator
 
 import (
+	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"hotspots/geo"
@@ -257,5 +259,53 @@ func TestComputePublicComparisons(t *testing.T) {
 func TestComputeErrors(t *testing.T) {
 	if _, err := Compute(Input{}); geo.ErrorCode(err) != geo.EINVALID {
 		t.Errorf("no periods: %v", err)
+	}
+}
+
+// TestBinnedCountsGiveSameTable: counts binned at Edges (what a store
+// implementing geo.AreaBinCounter sends) give exactly the table daily
+// counts give, for every kind of period, partial last periods included.
+func TestBinnedCountsGiveSameTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	areas := []geo.Area{{Code: "a", Population: ip(900)}, {Code: "b", Population: ip(40)}, {Code: "c"}}
+	var counts []geo.AreaDayCount
+	for day := d("2019-01-01"); day.Before(d("2024-07-01")); day = day.AddDate(0, 0, 1) {
+		for _, code := range []string{"a", "b", "c", ""} {
+			if n := rng.IntN(4) - 1; n > 0 {
+				counts = append(counts, geo.AreaDayCount{Area: code, Day: day, Kind: geo.KindShootingFatal, Count: n, Victims: n + rng.IntN(2)})
+			}
+		}
+	}
+	tests := []struct {
+		k        PeriodKind
+		from, to string
+	}{
+		{Month, "2023-01-01", "2024-06-17"},
+		{Week, "2024-01-01", "2024-06-30"},
+		{Quarter, "2023-01-01", "2024-07-01"},
+		{Year, "2022-01-01", "2024-05-01"},
+		{Custom, "2024-02-10", "2024-05-20"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.k), func(t *testing.T) {
+			ps, err := Periods(tt.k, d(tt.from), d(tt.to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, suppress := range []int{0, 11} {
+				in := Input{Areas: areas, Counts: counts, Period: tt.k, Periods: ps, SuppressBelow: suppress, DataStart: d("2019-01-01")}
+				daily := mustCompute(t, in)
+				in.Counts = Bin(counts, Edges(tt.k, ps))
+				if len(in.Counts) >= len(counts) {
+					t.Errorf("binning did not reduce %d rows (%d)", len(counts), len(in.Counts))
+				}
+				binned := mustCompute(t, in)
+				a, _ := json.Marshal(daily)
+				b, _ := json.Marshal(binned)
+				if string(a) != string(b) {
+					t.Errorf("suppress %d: binned table differs", suppress)
+				}
+			}
+		})
 	}
 }

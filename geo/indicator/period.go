@@ -1,6 +1,7 @@
 package indicator
 
 import (
+	"slices"
 	"time"
 
 	"hotspots/geo"
@@ -193,4 +194,60 @@ func Needed(k PeriodKind, ps []Period) Span {
 		}
 	}
 	return s
+}
+
+// Edges returns every day on which a window Compute reads for these
+// periods starts or ends, sorted and distinct: counts binned between
+// consecutive edges (see geo.AreaBinCounter) give Compute exactly the sums
+// daily counts would.
+func Edges(k PeriodKind, ps []Period) []time.Time {
+	var out []time.Time
+	add := func(s Span) { out = append(out, s.Start, s.End) }
+	for _, p := range ps {
+		add(p.Span)
+		add(like(p, k.before(p, 1)))
+		for y := 1; y <= BaselineYears; y++ {
+			add(like(p, k.yearsBefore(p, y)))
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return slices.CompactFunc(out, time.Time.Equal)
+}
+
+// Bin sums daily counts into the bins between consecutive edges, each
+// reported at its bin's first day; days outside [edges[0], last edge) are
+// dropped. It is what a geo.AreaBinCounter returns, for stores that bin in
+// Go and for tests.
+func Bin(counts []geo.AreaDayCount, edges []time.Time) []geo.AreaDayCount {
+	type key struct {
+		area string
+		bin  int
+		kind geo.Kind
+	}
+	sums := map[key]*geo.AreaDayCount{}
+	var order []key
+	for _, c := range counts {
+		d := Date(c.Day)
+		i, found := slices.BinarySearchFunc(edges, d, time.Time.Compare)
+		if !found {
+			i-- // the bin starting at the edge before d
+		}
+		if i < 0 || i >= len(edges)-1 {
+			continue
+		}
+		k := key{c.Area, i, c.Kind}
+		s, ok := sums[k]
+		if !ok {
+			s = &geo.AreaDayCount{Area: c.Area, Day: edges[i], Kind: c.Kind}
+			sums[k] = s
+			order = append(order, k)
+		}
+		s.Count += c.Count
+		s.Victims += c.Victims
+	}
+	out := make([]geo.AreaDayCount, 0, len(order))
+	for _, k := range order {
+		out = append(out, *sums[k])
+	}
+	return out
 }
