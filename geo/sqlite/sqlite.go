@@ -145,8 +145,7 @@ var latestVersion = func() int64 {
 }()
 
 // Migrate applies the embedded migrations not applied yet; running it again
-// is a no-op. Writers of one file serialise on SQLite's write lock, which is
-// all the locking two processes migrating at once need.
+// is a no-op, and two processes migrating one file at once both succeed.
 func (db *DB) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -156,9 +155,25 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlite: migrate %s: %w", db.path, err)
+	// SQLite has no advisory lock for goose to hold. When two processes
+	// migrate one file at once, both may plan the same migration; the
+	// second waits on the write lock, then fails on the tables the first
+	// created, and its transaction rolls back. Running Up again then finds
+	// the work done, so a failed attempt is retried a few times.
+	var results []*goose.MigrationResult
+	for attempt := 1; ; attempt++ {
+		results, err = p.Up(ctx)
+		if err == nil {
+			break
+		}
+		if attempt == 5 || ctx.Err() != nil {
+			return fmt.Errorf("sqlite: migrate %s: %w", db.path, err)
+		}
+		db.log.WarnContext(ctx, "migration_retry", slog.String("path", db.path), slog.Int("attempt", attempt), slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
 	}
 	for _, r := range results {
 		db.log.InfoContext(ctx, "migration_applied",
