@@ -126,7 +126,7 @@ func TestFaultConnectionsKilled(t *testing.T) {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w := newWorld(t, store, 60)
+	w := newWorld(t, store, 40)
 	admin, err := pgx.Connect(ctx, postgistest.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestFaultConnectionsKilled(t *testing.T) {
 	stop := run(p)
 	defer stop()
 
-	// Kill every backend of the store's pool every 150 ms while alerts are
+	// Kill every backend of the store's pool every 250 ms while alerts are
 	// raised and delivered.
 	var kills, killed atomic.Int64
 	kctx, kcancel := context.WithCancel(ctx)
@@ -145,7 +145,7 @@ func TestFaultConnectionsKilled(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(150 * time.Millisecond)
+		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {

@@ -212,7 +212,7 @@ func (w *world) overdose(ctx context.Context, code string) error {
 		TimeKnown: true, Day: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), Location: p,
 		Precision: geo.PrecisionExact, Cell: cell, Victims: 1, Areas: map[string]string{"grid": code}}
 	var err error
-	for try := 0; try < 50; try++ {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		if _, err = w.store.UpsertIncidents(ctx, w.load, []geo.Incident{inc}); err == nil {
 			if _, err = w.engine.AfterLoad(ctx, []geo.Incident{inc}); err == nil {
 				return nil
