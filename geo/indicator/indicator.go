@@ -251,7 +251,7 @@ func (b *builder) shown(i int, w Span, value int) bool {
 		return true
 	}
 	for j, p := range b.in.Periods {
-		if p.Span == w {
+		if p.Start.Equal(w.Start) && p.End.Equal(w.End) {
 			if i > len(b.in.Areas) {
 				return !b.mask.Cols[j]
 			}
