@@ -1,0 +1,93 @@
+// Command hotspots runs the hotspots service: ingest incident feeds into H3
+// cells, detect space-time spikes and hot spots, and serve vector tiles,
+// alerts and per-area indicators.
+//
+// This is the only package where storage, ingest, detection and the API
+// meet: it parses flags and environment into plain structs, opens the store,
+// wires the parts and handles signals.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the whole command line. Every flag can also be set from the
+// environment variable named in its help.
+type CLI struct {
+	Globals
+
+	Serve   ServeCmd   `cmd:"" help:"Serve the map, tiles, alerts and indicators API (runs migrations first)."`
+	Migrate MigrateCmd `cmd:"" help:"Apply database migrations (safe to run concurrently and repeatedly)."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// Globals are the settings every subcommand shares.
+type Globals struct {
+	DatabaseURL string `name:"database-url" env:"HOTSPOTS_DATABASE_URL" help:"PostgreSQL/PostGIS connection URL. Empty: use the embedded single-file store in --data-dir."`
+	DataDir     string `name:"data-dir" env:"HOTSPOTS_DATA_DIR" default:".hotspots" help:"Folder of the embedded store and caches."`
+	City        string `name:"city" env:"HOTSPOTS_CITY" default:"baltimore" help:"Builtin city name (baltimore, tempe, philadelphia) or a folder holding a city.yaml."`
+	LogLevel    string `name:"log-level" env:"HOTSPOTS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn, error."`
+	LogFormat   string `name:"log-format" env:"HOTSPOTS_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run parses args, runs the chosen command and returns the exit code. Errors
+// are printed as one line naming the problem, as operators grep for them.
+func run(args []string) int {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("hotspots"),
+		kong.Description("Overdose and shooting hotspot detection, maps, alerts and indicators."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hotspots:", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hotspots:", oneLine(err))
+		return 2
+	}
+	logger := newLogger(cli.Globals)
+	slog.SetDefault(logger)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &App{Globals: cli.Globals, Log: logger, Stdout: os.Stdout}
+	if err := kctx.Run(ctx, app); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return 130
+		}
+		fmt.Fprintln(os.Stderr, "hotspots:", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(g Globals) *slog.Logger {
+	var lvl slog.LevelVar
+	_ = lvl.UnmarshalText([]byte(g.LogLevel))
+	opts := &slog.HandlerOptions{Level: &lvl}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
