@@ -409,3 +409,42 @@ func readCityFile(city, name string) (string, error) {
 	b, err := readFS(c, name)
 	return string(b), err
 }
+
+// TestAfterUpsertSeesEveryCommittedIncident checks the hook serve uses to
+// raise alerts as rows land: it must see each stored incident once per load,
+// after the batch is committed (so the engine can read it back).
+func TestAfterUpsertSeesEveryCommittedIncident(t *testing.T) {
+	for _, sk := range storeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			ctx := context.Background()
+			city := MustCity(t, "baltimore")
+			st := sk.open(t)
+			seen := map[string]int{}
+			committed := true
+			opts := RunOptions{Options: Options{Logger: discard, BatchSize: 7, AfterUpsert: func(ctx context.Context, incs []geo.Incident) {
+				for _, inc := range incs {
+					seen[inc.SourceID]++
+				}
+				n, err := st.CountIncidents(ctx, geo.IncidentFilter{Source: incs[0].Source})
+				if err != nil || n < len(seen) {
+					committed = false
+				}
+			}}}
+			sum, err := Run(ctx, st, city, "mappings/arrests-2017-drug.yaml", "sample/arrests-2017.csv", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != sum.Added || sum.Added == 0 {
+				t.Fatalf("hook saw %d incidents, load added %d", len(seen), sum.Added)
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Errorf("incident %s passed to the hook %d times", id, n)
+				}
+			}
+			if !committed {
+				t.Error("hook ran before its batch was readable from the store")
+			}
+		})
+	}
+}

@@ -251,6 +251,9 @@ func Push(ctx context.Context, st geo.Store, city *cities.City, m *Mapping, body
 				return fmt.Errorf("upsert: %w", err)
 			}
 			resp.Added, resp.Changed, resp.Unchanged = res.Added, res.Changed, res.Unchanged
+			if opts.AfterUpsert != nil {
+				opts.AfterUpsert(ctx, incs)
+			}
 		}
 		if len(quar) > 0 {
 			if err := st.QuarantineRows(ctx, quar); err != nil {

@@ -35,7 +35,7 @@ func Reprocess(ctx context.Context, st geo.Store, city *cities.City, m *Mapping,
 		return sum, fmt.Errorf("reprocess %s: start load: %w", m.ID, err)
 	}
 	sum.LoadID = l.ID
-	runErr := reprocessRows(ctx, st, newTransformer(m, city, opts.Areas, opts.Geocoder, opts.Kinds, opts.Now()), rows, l.ID, &sum)
+	runErr := reprocessRows(ctx, st, newTransformer(m, city, opts.Areas, opts.Geocoder, opts.Kinds, opts.Now()), rows, l.ID, &sum, opts.AfterUpsert)
 	sum.Duration = opts.Now().Sub(started)
 	l.RowsRead, l.Added, l.Changed, l.Unchanged, l.Quarantined = sum.RowsRead, sum.Added, sum.Changed, sum.Unchanged, sum.Quarantined
 	l.Status = geo.LoadDone
@@ -71,7 +71,7 @@ func allQuarantined(ctx context.Context, st geo.Store, source string) ([]geo.Qua
 	}
 }
 
-func reprocessRows(ctx context.Context, st geo.Store, t *transformer, rows []geo.QuarantinedRow, loadID int64, sum *Summary) error {
+func reprocessRows(ctx context.Context, st geo.Store, t *transformer, rows []geo.QuarantinedRow, loadID int64, sum *Summary, after func(context.Context, []geo.Incident)) error {
 	var (
 		existing map[string]geo.Incident
 		incs     []geo.Incident
@@ -134,6 +134,9 @@ func reprocessRows(ctx context.Context, st geo.Store, t *transformer, rows []geo
 		sum.Added += res.Added
 		sum.Changed += res.Changed
 		sum.Unchanged += res.Unchanged
+		if after != nil {
+			after(ctx, incs[start:min(start+DefaultBatchSize, len(incs))])
+		}
 	}
 	if len(still) > 0 {
 		if err := st.QuarantineRows(ctx, still); err != nil {

@@ -41,6 +41,11 @@ type Options struct {
 	// Incremental marks a pull of new rows only (a poll): quarantined rows
 	// of earlier loads are not touched.
 	Incremental bool
+	// AfterUpsert, when set, is called with each batch of incidents once it
+	// is committed. serve wires it to the alerting engine, so a new shooting
+	// raises its near-repeat alert and an area crossing its threshold pages
+	// its team as soon as the rows land, not at the next detection run.
+	AfterUpsert func(ctx context.Context, incs []geo.Incident)
 }
 
 func (o *Options) defaults() {
@@ -107,6 +112,7 @@ func Load(ctx context.Context, st geo.Store, city *cities.City, m *Mapping, feed
 	if err := st.FinishLoad(context.WithoutCancel(ctx), l); err != nil && runErr == nil {
 		runErr = fmt.Errorf("ingest %s: finish load: %w", m.ID, err)
 	}
+	opts.observe(&sum, runErr)
 	if runErr != nil {
 		return sum, fmt.Errorf("ingest %s: %w", m.ID, runErr)
 	}
@@ -157,6 +163,7 @@ func runPipeline(ctx context.Context, st geo.Store, t *transformer, feed Feed, l
 	go func() { wg.Wait(); close(out) }()
 
 	w := newWriter(ctx, st, loadID, opts.BatchSize, sum)
+	w.after = opts.AfterUpsert
 	col := newCollector(t.m, w, sum)
 	pending := map[int]chunk{}
 	next := 0

@@ -16,6 +16,7 @@ type writer struct {
 	loadID int64
 	size   int
 	sum    *Summary
+	after  func(context.Context, []geo.Incident)
 
 	incs  []geo.Incident
 	quar  []geo.QuarantinedRow
@@ -83,6 +84,9 @@ func (w *writer) flushIncidents() {
 		w.sum.Changed += res.Changed
 		w.sum.Unchanged += res.Unchanged
 		w.mu.Unlock()
+		if w.after != nil {
+			w.after(w.ctx, batch)
+		}
 		return nil
 	}
 }
