@@ -272,12 +272,28 @@ func Push(ctx context.Context, st geo.Store, city *cities.City, m *Mapping, body
 	if err := st.FinishLoad(context.WithoutCancel(ctx), l); err != nil && runErr == nil {
 		runErr = fmt.Errorf("finish load: %w", err)
 	}
+	if opts.Observer != nil {
+		opts.Observer.LoadFinished(pushSummary(m.ID, l.ID, &resp, quar), runErr)
+	}
 	if runErr != nil {
 		return resp, fmt.Errorf("push %s: %w", m.ID, runErr)
 	}
 	opts.Logger.Info("push_done", slog.String("source", m.ID), slog.Int64("load_id", l.ID),
 		slog.Int("accepted", resp.Accepted), slog.Int("quarantined", resp.Quarantined))
 	return resp, nil
+}
+
+// pushSummary is a push told as a load, so observers count pushed and
+// loaded rows alike.
+func pushSummary(source string, loadID int64, resp *PushResponse, quar []geo.QuarantinedRow) *Summary {
+	s := newSummary(source)
+	s.LoadID, s.RowsRead = loadID, len(resp.Results)
+	s.Incidents, s.Added, s.Changed, s.Unchanged = resp.Accepted, resp.Added, resp.Changed, resp.Unchanged
+	s.Quarantined = resp.Quarantined
+	for _, q := range quar {
+		s.ByReason[q.Reason]++
+	}
+	return &s
 }
 
 // PushMapping returns the city's push source: the one named id, or the

@@ -46,6 +46,24 @@ type Options struct {
 	// raises its near-repeat alert and an area crossing its threshold pages
 	// its team as soon as the rows land, not at the next detection run.
 	AfterUpsert func(ctx context.Context, incs []geo.Incident)
+	// Observer is told about every finished load, failed ones included, so
+	// the process can count rows without ingest knowing about metrics.
+	// Nil: nobody is told.
+	Observer Observer
+}
+
+// Observer receives the summary of each finished load or push. err is the
+// load's error, nil when it succeeded; the summary then holds what was
+// written before the failure.
+type Observer interface {
+	LoadFinished(s *Summary, err error)
+}
+
+// observe tells the observer, if any.
+func (o *Options) observe(s *Summary, err error) {
+	if o.Observer != nil {
+		o.Observer.LoadFinished(s, err)
+	}
 }
 
 func (o *Options) defaults() {
