@@ -56,6 +56,16 @@ type Config struct {
 	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Observer is told how long each tile took and whether it came from
+	// the cache, so the process can keep latency histograms and a hit rate
+	// without this package knowing about metrics. Nil: nobody is told.
+	Observer Observer
+}
+
+// Observer receives one call per Tile request. cached is true when the
+// encoded tile came from the cache; err is the request's error, if any.
+type Observer interface {
+	TileServed(layer string, cached bool, d time.Duration, err error)
 }
 
 // Request is one tile request after parsing and authorisation.
@@ -219,23 +229,35 @@ func (s *Service) ETag(ctx context.Context, r Request) (string, error) {
 
 // Tile builds (or fetches from the cache) one tile.
 func (s *Service) Tile(ctx context.Context, r Request) (*Tile, error) {
+	if s.cfg.Observer == nil {
+		t, _, err := s.tile(ctx, r)
+		return t, err
+	}
+	start := time.Now()
+	t, cached, err := s.tile(ctx, r)
+	s.cfg.Observer.TileServed(r.Layer, cached, time.Since(start), err)
+	return t, err
+}
+
+// tile is Tile; cached reports a cache hit.
+func (s *Service) tile(ctx context.Context, r Request) (t *Tile, cached bool, err error) {
 	if !KnownLayer(r.Layer) {
-		return nil, geo.Errorf(geo.ENOTFOUND, "unknown tile layer %q", r.Layer)
+		return nil, false, geo.Errorf(geo.ENOTFOUND, "unknown tile layer %q", r.Layer)
 	}
 	if r.Layer == LayerIncidents && !r.Points {
-		return nil, geo.Errorf(geo.EFORBIDDEN, "exact incident locations are for analysts only")
+		return nil, false, geo.Errorf(geo.EFORBIDDEN, "exact incident locations are for analysts only")
 	}
 	if r.Layer == LayerAreas && r.Query.AreaLayer == "" {
-		return nil, geo.FieldErrorf("area_layer", "area_layer is required for the areas layer")
+		return nil, false, geo.FieldErrorf("area_layer", "area_layer is required for the areas layer")
 	}
 	etag, err := s.ETag(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	key := r.Layer + "/" + strconv.Itoa(int(r.Tile.Z)) + "/" + strconv.Itoa(int(r.Tile.X)) + "/" +
 		strconv.Itoa(int(r.Tile.Y)) + "|" + etag
 	if t, ok := s.cache.Get(key); ok {
-		return t, nil
+		return t, true, nil
 	}
 	var layers []*mvt.Layer
 	switch r.Layer {
@@ -251,14 +273,14 @@ func (s *Service) Tile(ctx context.Context, r Request) (*Tile, error) {
 		layers = s.streetsTile(r.Tile)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	t, err := encode(layers...)
+	t, err = encode(layers...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.cache.Put(key, t)
-	return t, nil
+	return t, false, nil
 }
 
 // CacheLen is the number of cached tiles, for tests and metrics.

@@ -40,6 +40,11 @@ type Engine struct {
 	// to notify.Pool.Wake so the workers send at once instead of at their
 	// next poll.
 	Enqueued func()
+	// Wrote, when set, is called after every successful write with what was
+	// stored (the detection run, if any, and the alert events), so metrics
+	// can count alerts and detection durations without this package
+	// knowing about them.
+	Wrote func(res geo.AlertBatchResult)
 
 	mu        sync.Mutex
 	matcher   *Matcher
@@ -326,6 +331,9 @@ func (e *Engine) write(ctx context.Context, m *Matcher, b geo.AlertBatch, now ti
 	}
 	if res.Enqueued > 0 && e.Enqueued != nil {
 		e.Enqueued()
+	}
+	if e.Wrote != nil {
+		e.Wrote(res)
 	}
 	return res, nil
 }
