@@ -21,6 +21,8 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
 	"gopkg.in/yaml.v3"
+
+	"hotspots/geo"
 )
 
 // Builtin holds the city folders shipped inside the binary.
@@ -61,6 +63,8 @@ type City struct {
 	Privacy PrivacyConfig `yaml:"privacy"`
 	// Target is the city's reduction goal tracked by the indicators.
 	Target TargetConfig `yaml:"target"`
+	// Alerts holds the city's area count rules for spike alerts.
+	Alerts AlertsConfig `yaml:"alerts"`
 
 	// Location is the parsed TimeZone.
 	Location *time.Location `yaml:"-"`
@@ -152,6 +156,24 @@ type TargetConfig struct {
 	AnnualReduction float64  `yaml:"annual_reduction"`
 }
 
+// AlertsConfig holds the per-city alert rules that depend on local
+// knowledge; the scan, EARS and near-repeat rules are city-independent.
+type AlertsConfig struct {
+	// Thresholds are ODMAP-style spike rules: Min or more incidents of Kind
+	// within Window in one area of Layer.
+	Thresholds []AlertThreshold `yaml:"thresholds"`
+}
+
+// AlertThreshold is one area count rule. Areas limits it to some area codes
+// of the layer (empty: every area), so teams can set it per area and kind.
+type AlertThreshold struct {
+	Layer  string        `yaml:"layer"`
+	Areas  []string      `yaml:"areas"`
+	Kind   string        `yaml:"kind"`
+	Window time.Duration `yaml:"window"`
+	Min    int           `yaml:"min"`
+}
+
 // Load reads and validates the city in folder dir of fsys.
 func Load(fsys fs.FS, dir string) (*City, error) {
 	sub, err := fs.Sub(fsys, dir)
@@ -204,6 +226,15 @@ func BuiltinNames() []string {
 
 func (c *City) validate() error {
 	var errs []error
+	for i, t := range c.Alerts.Thresholds {
+		known := false
+		for _, l := range c.Layers {
+			known = known || l.ID == t.Layer
+		}
+		if !known || t.Window <= 0 || t.Min < 1 || geo.Kind(t.Kind).Validate() != nil {
+			errs = append(errs, fmt.Errorf("alerts.thresholds[%d]: needs a known layer (got %q), a kind (got %q), a window > 0 and min >= 1", i, t.Layer, t.Kind))
+		}
+	}
 	if c.Name == "" || c.Slug == "" {
 		errs = append(errs, errors.New("name and slug are required"))
 	}

@@ -52,10 +52,13 @@ func TestLoadErrorsNameTheProblem(t *testing.T) {
 		yaml string
 		want string
 	}{
-		"bad zone":      {strings.Replace(good, "UTC", "Mars/Olympus", 1), "time_zone"},
-		"unknown field": {good + "colour: red\n", "colour"},
-		"missing layer": {good + "layers: [{id: n, file: nope.geojson}]\n", "nope.geojson"},
-		"no boundary":   {"name: X\nslug: x\ntime_zone: UTC\n", "boundary.file"},
+		"bad zone":                   {strings.Replace(good, "UTC", "Mars/Olympus", 1), "time_zone"},
+		"unknown field":              {good + "colour: red\n", "colour"},
+		"missing layer":              {good + "layers: [{id: n, file: nope.geojson}]\n", "nope.geojson"},
+		"no boundary":                {"name: X\nslug: x\ntime_zone: UTC\n", "boundary.file"},
+		"threshold on unknown layer": {good + "alerts: {thresholds: [{layer: nsa, kind: overdose_fatal, window: 24h, min: 2}]}\n", `layer (got "nsa")`},
+		"threshold kind":             {good + "alerts: {thresholds: [{layer: city, kind: fentanyl, window: 24h, min: 2}]}\n", `kind (got "fentanyl")`},
+		"threshold window":           {good + "alerts: {thresholds: [{layer: city, kind: overdose_fatal, window: soon, min: 2}]}\n", "soon"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
