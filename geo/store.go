@@ -87,6 +87,8 @@ type Store interface {
 	AlertService
 	SubscriptionService
 	DeliveryService
+	KeyService
+	AccessLogService
 
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error

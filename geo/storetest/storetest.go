@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"ContextCanceled", testContextCanceled},
 	}
 	tests = append(tests, alertTests...)
+	tests = append(tests, accessTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
