@@ -18,6 +18,7 @@ import (
 
 	"hotspots/cities"
 	"hotspots/geo"
+	"hotspots/ingest"
 )
 
 // Config is what the API needs from the process that runs it.
@@ -31,6 +32,12 @@ type Config struct {
 	Simulated []string
 	// Alerts wires alerting (engine, stream broker, map URL); zero works.
 	Alerts AlertsConfig
+	// Ingest are the options of pushed loads: the geocoder for rows sent
+	// with an address, and the alert hook. Its Logger is replaced.
+	Ingest ingest.Options
+	// Metrics, when set, measures every request, tile and push and is
+	// served at GET /metrics; nil: no metrics and no /metrics route.
+	Metrics Metrics
 }
 
 // Server is the hotspots HTTP server.
@@ -50,6 +57,9 @@ func New(cfg Config) *Server {
 	e.HidePort = true
 	s := &Server{cfg: cfg, echo: e, log: cfg.Logger}
 	e.HTTPErrorHandler = s.errorHandler
+	if cfg.Metrics != nil {
+		e.Use(s.metricsMiddleware)
+	}
 	s.routes()
 	return s
 }

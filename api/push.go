@@ -34,7 +34,9 @@ func (s *Server) pushIngestHandler(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := ingest.Push(req.Context(), s.cfg.Store, s.cfg.City, m, body, ingest.Options{Logger: s.log})
+	opts := s.cfg.Ingest // geocoder and alert hook of this process
+	opts.Logger, opts.Observer = s.log, s.pushObserver()
+	resp, err := ingest.Push(req.Context(), s.cfg.Store, s.cfg.City, m, body, opts)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,9 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthzHandler)
 	e.GET("/readyz", s.readyzHandler)
+	if s.cfg.Metrics != nil {
+		e.GET("/metrics", s.metricsHandler)
+	}
 
 	// Analyst map, vector tiles and the map's popups.
 	m := s.newMapHandler()

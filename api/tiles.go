@@ -29,6 +29,9 @@ type mapHandler struct {
 // newMapHandler builds the tile service from the server's store and city.
 func (s *Server) newMapHandler() *mapHandler {
 	cfg := tiles.Config{Store: s.cfg.Store, Logger: s.log, Kinds: geo.DefaultKinds()}
+	if s.cfg.Metrics != nil {
+		cfg.Observer = s.cfg.Metrics
+	}
 	if c := s.cfg.City; c != nil {
 		cfg.Location = c.Location
 		cfg.Boundary = c.BoundaryPolygon()
