@@ -12,6 +12,7 @@ import (
 	"hotspots/geo"
 	"hotspots/geo/postgis"
 	"hotspots/geo/sqlite"
+	"hotspots/ingest/areas"
 )
 
 // App carries what every subcommand needs; kong passes it to Run methods.
@@ -74,4 +75,29 @@ func (a *App) StoreKind() string {
 		return "postgis"
 	}
 	return "embedded"
+}
+
+// ensureAreas loads the city's area layers into the store when any of them
+// is missing, so incidents get their neighborhood, CSA and districts at
+// ingest. Layers already there are left alone: reloading them is
+// `hotspots migrate --reload-areas`' job.
+func (a *App) ensureAreas(ctx context.Context, st geo.Store, city *cities.City) error {
+	have, err := st.Layers(ctx)
+	if err != nil {
+		return fmt.Errorf("area layers: %w", err)
+	}
+	got := map[string]bool{}
+	for _, l := range have {
+		got[l.ID] = true
+	}
+	for _, l := range city.Layers {
+		if !got[l.ID] {
+			a.Log.Info("loading area layers", "city", city.Slug)
+			if err := areas.LoadCity(ctx, st, city); err != nil {
+				return fmt.Errorf("area layers: %w", err)
+			}
+			return nil
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -26,6 +27,8 @@ type CLI struct {
 	Globals
 
 	Serve   ServeCmd   `cmd:"" help:"Serve the map, tiles, alerts and indicators API (runs migrations first)."`
+	Demo    DemoCmd    `cmd:"" help:"Load the bundled sample of the city (and a simulated overdose stream), detect, and serve the map and API: the main job on a fresh machine."`
+	Ingest  IngestCmd  `cmd:"" help:"Load an incident feed through a source mapping, re-process its quarantine, or poll the city's sources."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations (safe to run concurrently and repeatedly)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
@@ -40,52 +43,71 @@ type Globals struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run parses args, runs the chosen command and returns the exit code. Errors
 // are printed as one line naming the problem, as operators grep for them.
-func run(args []string) int {
+// ctx ends on SIGINT/SIGTERM: serving stops gracefully and loads stop
+// between batches.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			code = int(c)
+		}
+	}()
 	var cli CLI
 	parser, err := kong.New(&cli,
 		kong.Name("hotspots"),
 		kong.Description("Overdose and shooting hotspot detection, maps, alerts and indicators."),
-		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(stdout, stderr),
+		// --help and --version end parsing through Exit; turn that into a
+		// return so tests can call run.
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "hotspots:", err)
+		fmt.Fprintln(stderr, "hotspots:", err)
 		return 2
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "hotspots:", oneLine(err))
+		fmt.Fprintln(stderr, "hotspots:", oneLine(err))
 		return 2
 	}
-	logger := newLogger(cli.Globals)
+	logger := newLogger(cli.Globals, stderr)
 	slog.SetDefault(logger)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	app := &App{Globals: cli.Globals, Log: logger, Stdout: os.Stdout}
-	if err := kctx.Run(ctx, app); err != nil {
+	app := &App{Globals: cli.Globals, Log: logger, Stdout: stdout}
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(app); err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return 130
 		}
-		fmt.Fprintln(os.Stderr, "hotspots:", oneLine(err))
+		fmt.Fprintln(stderr, "hotspots:", oneLine(err))
 		return 1
 	}
 	return 0
 }
 
-func newLogger(g Globals) *slog.Logger {
+// exitCode carries kong's exit request out of parsing.
+type exitCode int
+
+func newLogger(g Globals, w io.Writer) *slog.Logger {
 	var lvl slog.LevelVar
 	_ = lvl.UnmarshalText([]byte(g.LogLevel))
 	opts := &slog.HandlerOptions{Level: &lvl}
 	if g.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func oneLine(err error) string {

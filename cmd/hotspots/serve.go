@@ -3,24 +3,45 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
 
-	"hotspots/api"
-	"hotspots/cities"
+	"hotspots/geo/notify"
 )
 
-// ServeCmd serves the API and the analyst map.
+// ServeCmd serves the API and the analyst map, and runs the service's
+// background jobs: alert delivery, the alert sweep, polling of the city's
+// sources and scheduled detection.
 type ServeCmd struct {
-	Listen string        `name:"listen" env:"HOTSPOTS_LISTEN" default:":8080" help:"Address to listen on, host:port."`
-	Grace  time.Duration `name:"grace" env:"HOTSPOTS_SHUTDOWN_GRACE" default:"15s" help:"How long in-flight requests get to finish on SIGINT/SIGTERM."`
+	Listen    string        `name:"listen" env:"HOTSPOTS_LISTEN" default:":8080" help:"Address to listen on, host:port."`
+	Grace     time.Duration `name:"grace" env:"HOTSPOTS_SHUTDOWN_GRACE" default:"15s" help:"How long in-flight requests get to finish on SIGINT/SIGTERM."`
+	PublicURL string        `name:"public-url" env:"HOTSPOTS_PUBLIC_URL" help:"Public address of the map, used in alert links (e.g. https://hotspots.health.city.gov/). Empty: the listen address."`
+	Poll      bool          `name:"poll" env:"HOTSPOTS_POLL" default:"true" negatable:"" help:"Poll the city's sources that have a poll URL in this process (--no-poll when a separate 'ingest --watch' worker does it)."`
+	SMTP      SMTPFlags     `embed:"" prefix:"smtp-"`
+}
+
+// SMTPFlags configure the email alert channel.
+type SMTPFlags struct {
+	Addr     string `name:"addr" env:"HOTSPOTS_SMTP_ADDR" help:"SMTP relay host:port for email alerts. Empty: no email channel."`
+	From     string `name:"from" env:"HOTSPOTS_SMTP_FROM" help:"Sender address of alert emails."`
+	Username string `name:"username" env:"HOTSPOTS_SMTP_USERNAME" help:"SMTP user (PLAIN auth, over TLS or to localhost only)."`
+	Password string `name:"password" env:"HOTSPOTS_SMTP_PASSWORD" help:"SMTP password."`
+	TLS      bool   `name:"require-tls" env:"HOTSPOTS_SMTP_REQUIRE_TLS" help:"Refuse relays that do not offer STARTTLS."`
+}
+
+func (f SMTPFlags) config() notify.SMTPConfig {
+	return notify.SMTPConfig{Addr: f.Addr, From: f.From, Username: f.Username, Password: f.Password, RequireTLS: f.TLS}
 }
 
 // Validate checks the listen address before anything is opened, so a bad
 // port is reported as such rather than as a failure later on.
-func (s ServeCmd) Validate() error { return validateListen(s.Listen) }
+func (s ServeCmd) Validate() error {
+	if s.SMTP.Addr != "" && s.SMTP.From == "" {
+		return fmt.Errorf("--smtp-from is required with --smtp-addr")
+	}
+	return validateListen(s.Listen)
+}
 
 func validateListen(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
@@ -34,7 +55,8 @@ func validateListen(addr string) error {
 	return nil
 }
 
-// Run opens the store (migrating it), then serves until a signal arrives.
+// Run opens the store (migrating it), makes sure the city's areas are
+// loaded, then serves until a signal arrives.
 func (s ServeCmd) Run(ctx context.Context, a *App) error {
 	city, err := a.OpenCity()
 	if err != nil {
@@ -45,19 +67,15 @@ func (s ServeCmd) Run(ctx context.Context, a *App) error {
 		return err
 	}
 	defer st.Close()
-	return a.serve(ctx, st, city, s.Listen, s.Grace, nil)
-}
-
-// serve runs the HTTP server; onReady is called with the URL once listening.
-func (a *App) serve(ctx context.Context, st migratingStore, city *cities.City, listen string, grace time.Duration, onReady func(url string)) error {
-	srv := api.New(api.Config{Store: st, City: city, Logger: a.Log, Version: Version()})
-	return srv.Serve(ctx, listen, grace, func(addr net.Addr) {
-		url := "http://" + hostForURL(addr)
-		a.Log.Info("serving", slog.String("url", url), slog.String("store", a.StoreKind()), slog.String("city", city.Slug))
-		if onReady != nil {
-			onReady(url)
-		}
-	})
+	if err := a.ensureAreas(ctx, st, city); err != nil {
+		return err
+	}
+	o := ServiceOptions{Listen: s.Listen, Grace: s.Grace, PublicURL: s.PublicURL, Poll: s.Poll, SMTP: s.SMTP.config()}
+	svc, err := a.newService(ctx, st, city, o)
+	if err != nil {
+		return err
+	}
+	return svc.run(ctx, o)
 }
 
 func hostForURL(addr net.Addr) string {

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"hotspots/geo"
+	"hotspots/ingest"
+)
+
+// DemoCmd is the main job on a fresh machine: load the bundled real sample
+// of the city and (where no overdose feed is public) a simulated overdose
+// stream, run detection, and serve the map and API.
+type DemoCmd struct {
+	Listen   string        `name:"listen" env:"HOTSPOTS_LISTEN" default:"localhost:8080" help:"Address to serve on, host:port (port 0 picks a free one)."`
+	Grace    time.Duration `name:"grace" env:"HOTSPOTS_SHUTDOWN_GRACE" default:"5s" help:"How long in-flight requests get to finish on SIGINT/SIGTERM."`
+	Seed     uint64        `name:"seed" default:"1" help:"Seed of the simulated overdose stream (same seed, same stream)."`
+	LoadOnly bool          `name:"load-only" help:"Load and detect, print the summary, and exit without serving."`
+}
+
+// Validate checks the listen address up front.
+func (d DemoCmd) Validate() error { return validateListen(d.Listen) }
+
+// Run loads, detects and serves. Loading twice changes nothing, so the demo
+// can be restarted on the same data folder.
+func (d DemoCmd) Run(ctx context.Context, a *App) error {
+	city, err := a.OpenCity()
+	if err != nil {
+		return err
+	}
+	st, err := a.OpenStore(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := a.ensureAreas(ctx, st, city); err != nil {
+		return err
+	}
+	o := ServiceOptions{Listen: d.Listen, Grace: d.Grace, Simulated: []string{ingest.SimulatedSource}}
+	svc, err := a.newService(ctx, st, city, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "Loading the %s demo into the %s store (%s)...\n", city.Name, a.StoreKind(), a.where())
+	sums, spikes, err := ingest.LoadDemo(ctx, st, city, ingest.DemoOptions{
+		RunOptions: ingest.RunOptions{Options: svc.ingest}, Seed: d.Seed})
+	if err != nil {
+		return err
+	}
+	for _, s := range sums {
+		fmt.Fprintf(a.Stdout, "  %-24s %7d rows: %6d incidents (%d new), %d quarantined\n",
+			s.Source, s.RowsRead, s.Added+s.Changed+s.Unchanged, s.Added, s.Quarantined)
+	}
+	if len(spikes) > 0 {
+		fmt.Fprintf(a.Stdout, "  the simulated overdose stream (labelled simulated on the map) has %d planted spikes\n", len(spikes))
+	}
+	n, err := st.CountIncidents(ctx, geo.IncidentFilter{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "%d incidents stored.\n", n)
+	if err := a.demoDetect(ctx, svc); err != nil {
+		return err
+	}
+	if d.LoadOnly {
+		return nil
+	}
+	o.OnReady = func(url string) {
+		fmt.Fprintf(a.Stdout, "\nThe %s hotspot map is at %s  (API: %sapi/v1/, health: %shealthz). Ctrl-C stops.\n", city.Name, url, url, url)
+	}
+	return svc.run(ctx, o)
+}
+
+// where names the store's location for the user.
+func (a *App) where() string {
+	if a.DatabaseURL != "" {
+		return "HOTSPOTS_DATABASE_URL"
+	}
+	return a.DataDir + "/hotspots.db"
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hotspots/geo/postgis/postgistest"
+)
+
+// hs runs the hotspots command line in-process with its own data folder.
+func hs(t *testing.T, ctx context.Context, dir string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(ctx, append([]string{"--data-dir", dir, "--log-level", "warn"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadConfigurationExitsWithOneLine(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown city", []string{"--city", "atlantis", "migrate"}, "atlantis"},
+		{"unknown city folder", []string{"--city", "./no/such/city", "ingest", "--list"}, "no/such/city"},
+		{"unreachable database", []string{"--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", "migrate"}, "database"},
+		{"malformed database url", []string{"--database-url", "postgres://%zz", "migrate"}, "database"},
+		{"bad port", []string{"serve", "--listen", ":99999"}, "port"},
+		{"port not a number", []string{"demo", "--listen", "localhost:http8"}, "port"},
+		{"unknown flag", []string{"serve", "--lisen", ":8080"}, "--lisen"},
+		{"ingest without mapping", []string{"ingest", "sample/x.csv"}, "--mapping"},
+		{"watch with input", []string{"ingest", "--watch", "x.csv"}, "--watch"},
+		{"missing input file", []string{"ingest", "--mapping", "mappings/arrests-2017-drug.yaml", "/no/such.csv"}, "no/such.csv"},
+		{"smtp without sender", []string{"serve", "--smtp-addr", "localhost:25"}, "--smtp-from"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := hs(t, context.Background(), t.TempDir(), tc.args...)
+			if code == 0 {
+				t.Fatalf("exit 0, want failure; stderr %q", stderr)
+			}
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "hotspots: ") || !strings.Contains(last, tc.want) {
+				t.Fatalf("last stderr line %q: want one 'hotspots: ...' line naming %q", last, tc.want)
+			}
+			for _, l := range lines[:len(lines)-1] {
+				if !strings.Contains(l, "level=") { // only log lines may precede it
+					t.Errorf("extra stderr line %q", l)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryCommandExplainsItself(t *testing.T) {
+	want := map[string][]string{
+		"serve":   {"--listen", "HOTSPOTS_LISTEN", "HOTSPOTS_DATABASE_URL", "--smtp-addr", "-poll"},
+		"ingest":  {"--mapping", "--watch", "--reprocess", "HOTSPOTS_DATABASE_URL"},
+		"migrate": {"--reload-areas", "HOTSPOTS_DATABASE_URL"},
+		"demo":    {"--listen", "--load-only", "HOTSPOTS_DATA_DIR"},
+		"version": {"Print the version"},
+	}
+	for cmd, words := range want {
+		t.Run(cmd, func(t *testing.T) {
+			code, out, errOut := hs(t, context.Background(), t.TempDir(), cmd, "--help")
+			if code != 0 {
+				t.Fatalf("%s --help: exit %d, %s", cmd, code, errOut)
+			}
+			for _, w := range words {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s --help does not mention %s:\n%s", cmd, w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestIngestCommandOnTheEmbeddedStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	code, out, errOut := hs(t, ctx, dir, "ingest", "--list")
+	if code != 0 || !strings.Contains(out, "mappings/bpd-part1-2020.yaml") {
+		t.Fatalf("--list: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, first, errOut := hs(t, ctx, dir, "ingest", "--mapping", "mappings/arrests-2017-drug.yaml", "sample/arrests-2017.csv")
+	if code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errOut)
+	}
+	added := summaryNumber(t, first, "added")
+	quarantined := summaryNumber(t, first, "quarantined")
+	if added == 0 || quarantined == 0 {
+		t.Fatalf("first load: want added and quarantined rows (the sample has unusable ones):\n%s", first)
+	}
+	code, second, errOut := hs(t, ctx, dir, "ingest", "--mapping", "mappings/arrests-2017-drug.yaml", "sample/arrests-2017.csv")
+	if code != 0 {
+		t.Fatalf("second ingest: exit %d: %s", code, errOut)
+	}
+	if a, u := summaryNumber(t, second, "added"), summaryNumber(t, second, "unchanged"); a != 0 || u != added {
+		t.Fatalf("second load added %d, unchanged %d; want 0 and %d:\n%s", a, u, added, second)
+	}
+	code, re, errOut := hs(t, ctx, dir, "ingest", "--reprocess", "--mapping", "mappings/arrests-2017-drug.yaml")
+	if code != 0 {
+		t.Fatalf("reprocess: exit %d: %s", code, errOut)
+	}
+	// Nothing was fixed, so every quarantined row is still quarantined.
+	if q := summaryNumber(t, re, "quarantined"); q != quarantined {
+		t.Fatalf("reprocess quarantined %d, want %d:\n%s", q, quarantined, re)
+	}
+}
+
+// summaryNumber reads "name: N" or "N name" from an ingest summary.
+func summaryNumber(t *testing.T, summary, name string) int {
+	t.Helper()
+	re := regexp.MustCompile(`(?mi)^[ \t]*` + name + `[ \t]*:?[ \t]+(\d+)|(\d+)[ \t]+` + name + `\b`)
+	m := re.FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("no %q in summary:\n%s", name, summary)
+	}
+	n := 0
+	for _, s := range m[1:] {
+		for _, c := range s {
+			n = n*10 + int(c-'0')
+		}
+	}
+	return n
+}
+
+func TestDemoLoadsDetectsAndServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the whole demo")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Add(1)
+	code := -1
+	go func() {
+		defer wg.Done()
+		defer pw.Close()
+		code = run(ctx, []string{"--data-dir", dir, "--log-level", "warn", "demo", "--listen", "127.0.0.1:0"}, pw, &errb)
+	}()
+	url := ""
+	sc := bufio.NewScanner(pr)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if m := regexp.MustCompile(`map is at (http://\S+/)`).FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if url == "" {
+		cancel()
+		wg.Wait()
+		t.Fatalf("demo printed no URL (exit %d):\n%s\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "simulated") || !strings.Contains(out.String(), "incidents stored") {
+		t.Errorf("demo output does not report the loads and the simulated stream:\n%s", out.String())
+	}
+	for path, want := range map[string]string{"healthz": `"ok"`, "readyz": `"ready"`, "": "maplibre", "map/config.json": "simulated-overdose"} {
+		body := get(t, url+path)
+		if !strings.Contains(strings.ToLower(body), strings.ToLower(want)) {
+			t.Errorf("GET /%s does not contain %q: %.300s", path, want, body)
+		}
+	}
+	cancel()
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("demo exit %d after cancel: %s", code, errb.String())
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func TestMigrateTwiceAndConcurrentlyOnPostGIS(t *testing.T) {
+	u := postgistest.SchemaURL(t, postgistest.NewSchema(t))
+	ctx := context.Background()
+	code, out, errOut := hs(t, ctx, t.TempDir(), "--database-url", u, "migrate")
+	if code != 0 || !strings.Contains(out, "postgis") {
+		t.Fatalf("first migrate: exit %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = hs(t, ctx, t.TempDir(), "--database-url", u, "--log-level", "info", "migrate")
+	if code != 0 || strings.Contains(errOut, "migration_applied") {
+		t.Fatalf("second migrate: exit %d, want a no-op: %s", code, errOut)
+	}
+	fresh := postgistest.SchemaURL(t, postgistest.NewSchema(t))
+	var wg sync.WaitGroup
+	codes := make([]int, 3)
+	errs := make([]string, 3)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, errs[i] = hs(t, ctx, t.TempDir(), "--database-url", fresh, "migrate")
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 0 {
+			t.Errorf("concurrent migrate %d: exit %d: %s", i, c, errs[i])
+		}
+	}
+}
+
+func TestMigrateTwiceOnTheEmbeddedStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if code, _, e := hs(t, ctx, dir, "migrate", "--reload-areas"); code != 0 {
+		t.Fatalf("migrate: %s", e)
+	}
+	code, _, errOut := hs(t, ctx, dir, "--log-level", "info", "migrate")
+	if code != 0 || strings.Contains(errOut, "migration_applied") {
+		t.Fatalf("second migrate: exit %d, want a no-op: %s", code, errOut)
+	}
+}

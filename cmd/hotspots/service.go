@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"hotspots/api"
+	"hotspots/cities"
+	"hotspots/geo"
+	"hotspots/geo/alerting"
+	"hotspots/geo/notify"
+	"hotspots/ingest"
+)
+
+// ServiceOptions are the knobs of a running service (serve and demo).
+type ServiceOptions struct {
+	Listen string
+	Grace  time.Duration
+	// PublicURL is the address alert links point at; "" uses the bound
+	// address.
+	PublicURL string
+	// Poll runs the city's polled sources in this process.
+	Poll bool
+	// Simulated lists simulated sources for the map's label.
+	Simulated []string
+	// SMTP enables the email channel when Addr is set.
+	SMTP notify.SMTPConfig
+	// OnReady is called with the map URL once the server listens.
+	OnReady func(url string)
+}
+
+// service is everything a serving process runs besides HTTP: the alerting
+// engine and its sweeper, the delivery workers, the alert stream broker and
+// the pollers. All of them stop when ctx ends.
+type service struct {
+	a      *App
+	st     geo.Store
+	city   *cities.City
+	engine *alerting.Engine
+	pool   *notify.Pool
+	broker *notify.Broker
+	ingest ingest.Options
+}
+
+func (a *App) newService(ctx context.Context, st geo.Store, city *cities.City, o ServiceOptions) (*service, error) {
+	eng, err := a.newAlertEngine(st, city)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := a.ingestOptions(city, eng)
+	if err != nil {
+		return nil, err
+	}
+	senders := map[geo.ChannelType]notify.Sender{geo.ChannelWebhook: notify.NewWebhookSender(20 * time.Second)}
+	if o.SMTP.Addr != "" {
+		o.SMTP.Location = city.Location
+		es, err := notify.NewEmailSender(o.SMTP)
+		if err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+		senders[geo.ChannelEmail] = es
+	}
+	render, err := eng.Renderer(ctx, o.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := notify.NewPool(st, senders, render, notify.PoolConfig{}, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	eng.Enqueued = pool.Wake
+	return &service{a: a, st: st, city: city, engine: eng, pool: pool,
+		broker: notify.NewBroker(st, 0, a.Log), ingest: opts}, nil
+}
+
+// run serves HTTP and runs the background jobs until ctx ends; it returns
+// the first error of any of them, after all have stopped.
+func (s *service) run(ctx context.Context, o ServiceOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	spawn := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.a.Log.Error("job_failed", slog.String("job", name), slog.Any("error", err))
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	spawn("deliveries", s.pool.Run)
+	spawn("alert sweep", func(ctx context.Context) error { return s.engine.Run(ctx, time.Minute) })
+	if o.Poll {
+		p, err := ingest.NewPoller(s.st, s.city, ingest.PollerOptions{Options: s.ingest})
+		if err != nil {
+			return err
+		}
+		spawn("poller", p.Run)
+	}
+	srv := api.New(api.Config{
+		Store: s.st, City: s.city, Logger: s.a.Log, Version: Version(), Simulated: o.Simulated,
+		Alerts: api.AlertsConfig{Engine: s.engine, Broker: s.broker, MapURL: o.PublicURL},
+		Ingest: s.ingest,
+	})
+	spawn("http", func(ctx context.Context) error {
+		return srv.Serve(ctx, o.Listen, o.Grace, func(addr net.Addr) {
+			url := "http://" + hostForURL(addr) + "/"
+			s.a.Log.Info("serving", slog.String("url", url), slog.String("store", s.a.StoreKind()), slog.String("city", s.city.Slug))
+			if o.OnReady != nil {
+				o.OnReady(url)
+			}
+		})
+	})
+	wg.Wait()
+	return errors.Join(errs...)
+}
