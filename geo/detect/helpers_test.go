@@ -195,7 +195,9 @@ func (c *capture) sink(_ context.Context, run geo.DetectionRun, fs []geo.Finding
 	return nil
 }
 
-func runKey(run geo.DetectionRun) string { return fmt.Sprintf("%s/%s", run.Detector, run.Kinds[0].Family()) }
+func runKey(run geo.DetectionRun) string {
+	return fmt.Sprintf("%s/%s", run.Detector, run.Kinds[0].Family())
+}
 
 // testConfig is the default configuration with fewer replications, so the
 // tests stay quick on two cores; the detectors' behaviour is otherwise the

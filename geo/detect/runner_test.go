@@ -55,7 +55,9 @@ func checkPlanted(t *testing.T, w world, sum detect.Summary, c *capture) {
 			t.Errorf("%s: no alarm in the west district on %s: %+v", d, w.day.Format(time.DateOnly), fs)
 		}
 	}
-	hotspot := func(f geo.Finding) bool { return (f.Category == "hot_99" || f.Category == "hot_95") && overlaps(f, hot) }
+	hotspot := func(f geo.Finding) bool {
+		return (f.Category == "hot_99" || f.Category == "hot_95") && overlaps(f, hot)
+	}
 	if fs := c.fs["gistar/overdose"]; !slices.ContainsFunc(fs, hotspot) {
 		t.Errorf("gistar: no hot spot at the outbreak among %d findings", len(fs))
 	}
