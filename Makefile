@@ -1,4 +1,4 @@
-# Developer entry points. `make test` is what CI runs (.ci/run).
+# Developer shortcuts. The test command of the README and of CI (.ci/run) is scripts/test.sh.
 .PHONY: test build vet fmt bench
 
 test:

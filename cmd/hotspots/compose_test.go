@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alecthomas/kong"
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 )
@@ -81,4 +82,57 @@ func TestDockerComposeFile(t *testing.T) {
 	if _, ok := p.Volumes["pgdata"]; !ok {
 		t.Error("postgis data must live in a named volume")
 	}
+	if v := apiSvc.Environment["HOTSPOTS_POLL"]; v == nil || *v != "false" {
+		t.Errorf("api must leave polling to the ingest worker (HOTSPOTS_POLL=false), got %v", v)
+	}
+
+	// Every command and HOTSPOTS_* variable the file gives the binary must
+	// be one it knows: parse each service's command with the real CLI under
+	// the service's environment.
+	known := cliEnvVars(t)
+	for _, name := range []string{"api", "ingest"} {
+		s := svc(name)
+		for k := range s.Environment {
+			if strings.HasPrefix(k, "HOTSPOTS_") && !known[k] {
+				t.Errorf("%s: environment %s is read by no flag", name, k)
+			}
+		}
+		for k, v := range s.Environment {
+			if v != nil {
+				t.Setenv(k, *v)
+			}
+		}
+		var c CLI
+		parser, err := kong.New(&c, kong.Exit(func(int) { t.Fatalf("%s: command exits", name) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parser.Parse(s.Command); err != nil {
+			t.Errorf("%s: command %q does not parse: %v", name, s.Command, err)
+		}
+	}
+}
+
+// cliEnvVars lists the environment variables the command line reads.
+func cliEnvVars(t *testing.T) map[string]bool {
+	t.Helper()
+	var c CLI
+	parser, err := kong.New(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			for _, e := range f.Envs {
+				out[e] = true
+			}
+		}
+		for _, ch := range n.Children {
+			walk(ch)
+		}
+	}
+	walk(parser.Model.Node)
+	return out
 }
