@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"CellCounts", testCellCounts},
 		{"CellCountsRejectBadInput", testCellCountsBadInput},
 		{"AreaDayCounts", testAreaDayCounts},
+		{"AreaBinCounts", testAreaBinCounts},
 		{"Quarantine", testQuarantine},
 		{"LoadsAndWatermarksSurviveReopen", testLoadsReopen},
 		{"Areas", testAreas},
