@@ -41,13 +41,15 @@ type alertsHandler struct {
 	mapURL    string
 	heartbeat time.Duration
 	log       *slog.Logger
+	// audit appends to the access log (Server.recordPoints).
+	audit func(echo.Context, geo.AccessEntry) error
 }
 
 // newAlertsHandler fills in what the AlertsConfig left out.
 func (s *Server) newAlertsHandler() (*alertsHandler, error) {
 	ac := s.cfg.Alerts
 	h := &alertsHandler{store: s.cfg.Store, engine: ac.Engine, broker: ac.Broker, mapURL: ac.MapURL,
-		heartbeat: ac.Heartbeat, log: s.log}
+		heartbeat: ac.Heartbeat, log: s.log, audit: s.recordPoints}
 	if h.heartbeat <= 0 {
 		h.heartbeat = 15 * time.Second
 	}
@@ -191,6 +193,7 @@ func (h *alertsHandler) listAlertsHandler(c echo.Context) error {
 	}
 	want := f.Limit
 	out := []any{}
+	var sent []geo.Alert
 	// Outreach scoping filters after the query, so read on until the page
 	// is full or the alerts run out.
 	for len(out) < want {
@@ -201,12 +204,16 @@ func (h *alertsHandler) listAlertsHandler(c echo.Context) error {
 		for _, a := range alerts {
 			if visible(p, a) && len(out) < want {
 				out = append(out, r.Render(a, alerting.ViewFor(p)))
+				sent = append(sent, a)
 			}
 		}
 		if len(alerts) < f.Limit {
 			break
 		}
 		f.Offset += f.Limit
+	}
+	if err := h.recordAlerts(c, sent...); err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"alerts": out})
 }
@@ -239,6 +246,9 @@ func (h *alertsHandler) loadVisible(c echo.Context) (geo.Alert, error) {
 func (h *alertsHandler) renderOne(c echo.Context, a geo.Alert) error {
 	r, err := h.renderer(c.Request().Context())
 	if err != nil {
+		return err
+	}
+	if err := h.recordAlerts(c, a); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, r.Render(a, alerting.ViewFor(principal(c))))
@@ -378,6 +388,9 @@ func (h *alertsHandler) streamAlertsHandler(c echo.Context) error {
 		if !visible(p, ev.Alert) || !filter(ev.Alert) {
 			return nil
 		}
+		if err := h.recordAlerts(c, ev.Alert); err != nil {
+			return err
+		}
 		data, err := json.Marshal(streamEvent{Type: notify.EventName(ev.Type), At: ev.At, Actor: ev.Actor,
 			Alert: r.Render(ev.Alert, alerting.ViewFor(p))})
 		if err != nil {
@@ -425,7 +438,7 @@ func (s *Server) alertRoutes() {
 		s.log.Error("alerts_unavailable", slog.Any("error", err))
 		h = &alertsHandler{log: s.log}
 	}
-	e := s.echo
+	e := guardedRouter{s}
 	e.GET("/api/v1/alerts", h.listAlertsHandler)
 	e.GET("/api/v1/alerts/stream", h.streamAlertsHandler)
 	e.GET("/api/v1/alerts/:id", h.getAlertHandler)

@@ -38,6 +38,31 @@ type Config struct {
 	// Metrics, when set, measures every request, tile and push and is
 	// served at GET /metrics; nil: no metrics and no /metrics route.
 	Metrics Metrics
+	// TileCacheBytes bounds the encoded tile cache: zero means the tile
+	// service's default, below zero disables it (cmd/tilebench measures
+	// uncached tiles that way).
+	TileCacheBytes int
+
+	// MaxBodyBytes bounds request bodies; a larger one is a 413. Zero
+	// means DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// MaxUploadBytes bounds area layer uploads and pushes instead. Zero
+	// means DefaultMaxUploadBytes (32 MiB).
+	MaxUploadBytes int64
+	// RateLimit is the sustained requests per second allowed per API key
+	// (per client address for callers without a key); over it is a 429
+	// with Retry-After. Zero disables rate limiting.
+	RateLimit float64
+	// RateBurst is how many requests may come at once above the rate.
+	// Zero means twice RateLimit (a map view loads a screenful of tiles).
+	RateBurst int
+	// CORSOrigins lists the origins whose pages may call the API ("*" for
+	// any). Empty: no CORS headers, so only the map's own origin can.
+	CORSOrigins []string
+	// TrustProxy takes the client address from X-Forwarded-For, for the
+	// rate limit and the access log. Set it only behind a reverse proxy
+	// that overwrites the header; otherwise callers could pick their own.
+	TrustProxy bool
 }
 
 // Server is the hotspots HTTP server.
@@ -45,6 +70,9 @@ type Server struct {
 	cfg  Config
 	echo *echo.Echo
 	log  *slog.Logger
+	// guarded records the audience of every route registered through
+	// guardedRouter, so tests can prove no route escaped the matrix.
+	guarded map[string]audience
 }
 
 // New builds the server and registers every route.
@@ -55,11 +83,12 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{cfg: cfg, echo: e, log: cfg.Logger}
+	s := &Server{cfg: cfg, echo: e, log: cfg.Logger, guarded: map[string]audience{}}
 	e.HTTPErrorHandler = s.errorHandler
 	if cfg.Metrics != nil {
 		e.Use(s.metricsMiddleware)
 	}
+	s.useHardening()
 	s.routes()
 	return s
 }

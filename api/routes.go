@@ -1,8 +1,10 @@
 package api
 
-// routes registers every route of the service in one readable list.
+// routes registers every route of the service in one readable list. Each
+// goes through guardedRouter, which checks the caller against the route's
+// row of the access matrix (routeAudience in auth.go).
 func (s *Server) routes() {
-	e := s.echo
+	e := guardedRouter{s}
 	e.GET("/healthz", s.healthzHandler)
 	e.GET("/readyz", s.readyzHandler)
 	if s.cfg.Metrics != nil {
@@ -35,4 +37,10 @@ func (s *Server) routes() {
 
 	// Alerts for outreach teams, their live stream, and subscriptions.
 	s.alertRoutes()
+
+	// Administration: API keys and the access log of point-level reads.
+	e.POST("/api/v1/admin/keys", s.createKeyHandler)
+	e.GET("/api/v1/admin/keys", s.listKeysHandler)
+	e.DELETE("/api/v1/admin/keys/:id", s.revokeKeyHandler)
+	e.GET("/api/v1/admin/access-log", s.listAccessHandler)
 }

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -130,14 +128,12 @@ func canManage(p geo.Principal, team string) error {
 func (h *alertsHandler) decodeSubscription(c echo.Context, prev *geo.Subscription) (geo.Subscription, map[geo.ChannelType]bool, error) {
 	p := principal(c)
 	var req SubscriptionRequest
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, subscriptionMaxBytes))
+	body, err := readBody(c, subscriptionMaxBytes)
 	if err != nil {
-		return geo.Subscription{}, nil, geo.Errorf(geo.ETOOLARGE, "subscription body over %d bytes", subscriptionMaxBytes)
+		return geo.Subscription{}, nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return geo.Subscription{}, nil, invalid("body", "invalid subscription JSON: %v", err)
+	if err := decodeStrict(body, &req); err != nil {
+		return geo.Subscription{}, nil, err
 	}
 	s := geo.Subscription{Name: req.Name, Team: req.Team, Areas: req.Areas, Circle: req.Circle, Rules: req.Rules,
 		MinSeverity: req.MinSeverity, View: req.View, Channels: req.Channels, Active: req.Active == nil || *req.Active,

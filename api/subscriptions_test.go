@@ -46,7 +46,7 @@ func TestSubscriptionValidation(t *testing.T) {
 			400, "circle", "outside the city"},
 		"bad cell":        {&alAdmin, `{"name":"x","team":"w","cells":["zz"],"channels":[{"type":"sse"}]}`, 400, "cells", "invalid H3 cell"},
 		"family of kinds": {&alAdmin, `{"name":"x","team":"w","kinds":["shooting"],"channels":[{"type":"sse"}]}`, 201, "", ""},
-		"unknown field":   {&alAdmin, `{"name":"x","team":"w","colour":"red","channels":[{"type":"sse"}]}`, 400, "body", "unknown field"},
+		"unknown field":   {&alAdmin, `{"name":"x","team":"w","colour":"red","channels":[{"type":"sse"}]}`, 400, "colour", "unknown field"},
 		"admin no team":   {&alAdmin, `{"name":"x","channels":[{"type":"sse"}]}`, 400, "team", "required"},
 		"no channel":      {&alAnalyst, `{"name":"x"}`, 400, "channels", "at least one"},
 		"email":           {&alAnalyst, `{"name":"x","channels":[{"type":"email","to":["a@b.org"]}]}`, 201, "", ""},

@@ -28,7 +28,7 @@ type mapHandler struct {
 
 // newMapHandler builds the tile service from the server's store and city.
 func (s *Server) newMapHandler() *mapHandler {
-	cfg := tiles.Config{Store: s.cfg.Store, Logger: s.log, Kinds: geo.DefaultKinds()}
+	cfg := tiles.Config{Store: s.cfg.Store, Logger: s.log, Kinds: geo.DefaultKinds(), CacheBytes: s.cfg.TileCacheBytes}
 	if s.cfg.Metrics != nil {
 		cfg.Observer = s.cfg.Metrics
 	}
@@ -92,7 +92,7 @@ func (h *mapHandler) tileRequest(c echo.Context) (tiles.Request, error) {
 	}
 	p := principal(c)
 	if layer == tiles.LayerIncidents && !p.SeesPoints() {
-		return tiles.Request{}, geo.Errorf(geo.EFORBIDDEN, "exact incident locations are for analysts only")
+		return tiles.Request{}, deny(c, p, "see exact incident locations (analysts only)")
 	}
 	return tiles.Request{Layer: layer, Tile: t, Query: q, SuppressBelow: h.suppressFor(p), Points: p.SeesPoints()}, nil
 }
@@ -126,6 +126,11 @@ func (h *mapHandler) getTileHandler(c echo.Context) error {
 	t, err := h.tiles.Tile(ctx, req)
 	if err != nil {
 		return err
+	}
+	if req.Layer == tiles.LayerIncidents {
+		if err := h.recordTile(c, req, t); err != nil {
+			return err
+		}
 	}
 	setHeaders()
 	const mvtType = "application/vnd.mapbox-vector-tile"
@@ -217,8 +222,8 @@ func (h *mapHandler) tileJSONHandler(c echo.Context) error {
 	if _, err := tiles.ParseQuery(c.QueryParams(), h.kinds); err != nil {
 		return err
 	}
-	if layer == tiles.LayerIncidents && !principal(c).SeesPoints() {
-		return geo.Errorf(geo.EFORBIDDEN, "exact incident locations are for analysts only")
+	if p := principal(c); layer == tiles.LayerIncidents && !p.SeesPoints() {
+		return deny(c, p, "see exact incident locations (analysts only)")
 	}
 	// Pass on only the parameters that were understood and validated.
 	pass := url.Values{}

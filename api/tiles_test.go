@@ -190,7 +190,7 @@ func TestGetTileHandlerErrors(t *testing.T) {
 		{"bad date", "/tiles/hex/12/1171/1566.mvt?from=June", "", 400, "from"},
 		{"areas need a layer", "/tiles/areas/12/1171/1566.mvt", "", 400, "area_layer"},
 		{"unknown area layer", "/tiles/areas/12/1171/1566.mvt?area_layer=wards", "", 404, ""},
-		{"points for anonymous", "/tiles/incidents/14/4686/6266.mvt", "", 403, ""},
+		{"points for anonymous", "/tiles/incidents/14/4686/6266.mvt", "", 401, ""},
 		{"points for outreach", "/tiles/incidents/14/4686/6266.mvt", "outreach", 403, ""},
 		{"points for analyst", "/tiles/incidents/14/4686/6266.mvt", "analyst", 200, ""},
 	}
@@ -378,7 +378,7 @@ func TestTileJSON(t *testing.T) {
 	for _, tt := range []struct {
 		path   string
 		status int
-	}{{"/tiles/nope.json", 404}, {"/tiles/hex.json?window=1y", 400}, {"/tiles/incidents.json", 403}} {
+	}{{"/tiles/nope.json", 404}, {"/tiles/hex.json?window=1y", 400}, {"/tiles/incidents.json", 401}} {
 		if res, _ := mapGet(t, srv.URL+tt.path); res.StatusCode != tt.status {
 			t.Errorf("%s: status %d, want %d", tt.path, res.StatusCode, tt.status)
 		}

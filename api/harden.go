@@ -1,0 +1,179 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"hotspots/geo"
+)
+
+// Defaults of the hardening settings in Config.
+const (
+	// DefaultMaxBodyBytes bounds ordinary request bodies (subscriptions,
+	// keys): far above any legitimate one, far below what hurts.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxUploadBytes bounds area layer uploads and pushes.
+	DefaultMaxUploadBytes = MaxLayerUploadBytes
+)
+
+// apiContentSecurityPolicy goes on every response that does not set its
+// own (the map page and the methods page do): JSON, tiles and errors load
+// nothing and may not be framed.
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+// useHardening installs the global middleware, outermost first: browser
+// headers and CORS (so even refusals carry them), the body limit, the key
+// check and the per-key rate limit. Route audiences are checked per route,
+// after all of these (see authorize).
+func (s *Server) useHardening() {
+	e := s.echo
+	if s.cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		// Echo would otherwise believe X-Forwarded-For from anyone, and a
+		// caller could pick the address it is rate limited and logged by.
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.Use(securityHeadersMiddleware)
+	if len(s.cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  s.cfg.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowHeaders:  []string{"Authorization", "X-API-Key", "Content-Type", "Last-Event-ID", "If-None-Match"},
+			ExposeHeaders: []string{"ETag", "Location", "Retry-After"},
+			MaxAge:        600,
+		}))
+	}
+	e.Use(s.limitBody)
+	e.Use(s.authenticate)
+	if s.cfg.RateLimit > 0 {
+		e.Use(s.rateLimit(newKeyLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
+	}
+}
+
+// securityHeadersMiddleware sets the browser hardening headers on every
+// response; pages replace the CSP with their own.
+func securityHeadersMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", apiContentSecurityPolicy)
+		return next(c)
+	}
+}
+
+// uploadRoutes take bodies up to MaxUploadBytes rather than MaxBodyBytes.
+var uploadRoutes = map[string]bool{
+	"POST /api/v1/areas/layers": true,
+	"POST /api/v1/ingest/push":  true,
+}
+
+// limitBody refuses bodies over the route's limit with a 413: at once when
+// Content-Length says so, else when the handler reads past it.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Body == nil || r.Body == http.NoBody {
+			return next(c)
+		}
+		limit := s.cfg.MaxBodyBytes
+		if limit <= 0 {
+			limit = DefaultMaxBodyBytes
+		}
+		if uploadRoutes[r.Method+" "+c.Path()] {
+			limit = s.cfg.MaxUploadBytes
+			if limit <= 0 {
+				limit = DefaultMaxUploadBytes
+			}
+		}
+		if r.ContentLength > limit {
+			return geo.Errorf(geo.ETOOLARGE, "request body of %d bytes is over the limit of %d", r.ContentLength, limit)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+		return next(c)
+	}
+}
+
+// unlimitedRoutes are never rate limited: probes and scrapers must see the
+// process as it is, not a 429.
+var unlimitedRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// rateLimit refuses requests over the caller's rate with a 429 and a
+// Retry-After. Callers are told apart by key; callers without a key by
+// client address.
+func (s *Server) rateLimit(l *keyLimiter) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if unlimitedRoutes[c.Path()] {
+				return next(c)
+			}
+			who := "ip:" + c.RealIP()
+			if p := principal(c); p.KeyID != 0 {
+				who = "key:" + strconv.FormatInt(p.KeyID, 10)
+			}
+			if wait := l.reserve(who, time.Now()); wait > 0 {
+				secs := int(math.Ceil(wait.Seconds()))
+				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+				return geo.Errorf(geo.ERATELIMIT, "over %g requests per second; retry in %d s", float64(l.limit), secs)
+			}
+			return next(c)
+		}
+	}
+}
+
+// keyLimiter holds one token bucket per caller. Buckets that have refilled
+// completely carry no state worth keeping and are swept, so a scan from
+// many addresses cannot grow the map without bound.
+type keyLimiter struct {
+	limit rate.Limit
+	burst int
+
+	mu        sync.Mutex
+	buckets   map[string]*rate.Limiter
+	lastSweep time.Time
+}
+
+func newKeyLimiter(perSecond float64, burst int) *keyLimiter {
+	if burst <= 0 {
+		burst = max(1, int(math.Ceil(2*perSecond)))
+	}
+	return &keyLimiter{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
+}
+
+// reserve takes a token for who and returns 0, or how long until one would
+// be available (taking none).
+func (l *keyLimiter) reserve(who string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) > time.Minute || len(l.buckets) > 100_000 {
+		for k, b := range l.buckets {
+			if b.TokensAt(now) >= float64(l.burst) {
+				delete(l.buckets, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	b, ok := l.buckets[who]
+	if !ok {
+		b = rate.NewLimiter(l.limit, l.burst)
+		l.buckets[who] = b
+	}
+	r := b.ReserveN(now, 1)
+	if !r.OK() {
+		return time.Second
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d
+	}
+	return 0
+}
