@@ -273,6 +273,14 @@ func (r *Runner) studyArea() []geo.Cell {
 	return r.cityCells
 }
 
+// StudyArea returns the city's study cells at resolution res: the cells
+// whose centres fall inside its boundary, ascending. A Runner computes it
+// once; callers that build many runners over one city (the evaluation
+// harness) pass it as StudyCells instead.
+func StudyArea(city *cities.City, res int) []geo.Cell {
+	return polygonCells(city.BoundaryPolygon(), res)
+}
+
 // polygonCells are the cells whose centres fall inside mp.
 func polygonCells(mp orb.MultiPolygon, res int) []geo.Cell {
 	seen := map[geo.Cell]bool{}
