@@ -30,6 +30,7 @@ type CLI struct {
 	Demo    DemoCmd    `cmd:"" help:"Load the bundled sample of the city (and a simulated overdose stream), detect, and serve the map and API: the main job on a fresh machine."`
 	Ingest  IngestCmd  `cmd:"" help:"Load an incident feed through a source mapping, re-process its quarantine, or poll the city's sources."`
 	Detect  DetectCmd  `cmd:"" help:"Run the detectors once as of a day (default now), store runs and findings, and raise their alerts."`
+	Eval    EvalCmd    `cmd:"" name:"evaluate" help:"Inject synthetic outbreaks into real background data and report each detector's sensitivity, days to detection and false alarms (table and PNG plot)."`
 	Purge   PurgeCmd   `cmd:"" help:"Purge point-level data (locations, addresses, raw rows) older than a retention age; counts and indicators stay."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations (safe to run concurrently and repeatedly)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`

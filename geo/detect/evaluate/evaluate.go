@@ -51,7 +51,7 @@ var DefaultDetectors = []string{detect.STPScan, detect.EARSC1, detect.EARSC2, de
 type Options struct {
 	Detectors []string // DefaultDetectors
 	Trials    int      // outbreaks injected, 10
-	Size      int      // extra cases per outbreak, 12
+	Size      int      // extra cases per outbreak, 8
 	RadiusM   float64  // outbreak radius, 300 m
 	Duration  int      // outbreak days, 5
 	// Lag is how many days after the outbreak's last day a detection still
@@ -79,7 +79,7 @@ func (o *Options) defaults() {
 		}
 	}
 	def(&o.Trials, 10)
-	def(&o.Size, 12)
+	def(&o.Size, 8)
 	def(&o.Duration, 5)
 	def(&o.Days, 30)
 	def(&o.Replications, 99)
