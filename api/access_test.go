@@ -235,11 +235,15 @@ func fixed(path, body string) func(*accessEnv) (string, string) {
 }
 
 const (
-	subBody    = `{"name":"matrix","channels":[{"type":"sse"}]}`
-	layerBody  = `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"East zone"},"geometry":{"type":"Polygon","coordinates":[[[-76.60,39.29],[-76.59,39.29],[-76.59,39.30],[-76.60,39.30],[-76.60,39.29]]]}}]}`
-	pushBody   = `{"agency":"BCFD","incidents":[{"id":"m1","time":"2024-05-01T22:15:00-04:00","kind":"overdose","lat":39.2985,"lon":-76.6127}]}`
-	hexTile    = "/tiles/hex/14/4686/6266.mvt"
-	pointsTile = "/tiles/incidents/14/4686/6266.mvt"
+	subBody   = `{"name":"matrix","channels":[{"type":"sse"}]}`
+	layerBody = `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"East zone"},"geometry":{"type":"Polygon","coordinates":[[[-76.60,39.29],[-76.59,39.29],[-76.59,39.30],[-76.60,39.30],[-76.60,39.29]]]}}]}`
+	pushBody  = `{"agency":"BCFD","incidents":[{"id":"m1","time":"2024-05-01T22:15:00-04:00","kind":"overdose","lat":39.2985,"lon":-76.6127}]}`
+)
+
+// The z14 tiles holding the seeded incidents.
+var (
+	hexTile    = tilePath("hex", 14, mapHotPoint)
+	pointsTile = tilePath("incidents", 14, mapHotPoint)
 )
 
 // accessMatrix is the expected access, stated independently of
