@@ -32,6 +32,7 @@ type CLI struct {
 	Detect  DetectCmd  `cmd:"" help:"Run the detectors once as of a day (default now), store runs and findings, and raise their alerts."`
 	Eval    EvalCmd    `cmd:"" name:"evaluate" help:"Inject synthetic outbreaks into real background data and report each detector's sensitivity, days to detection and false alarms (table and PNG plot)."`
 	Purge   PurgeCmd   `cmd:"" help:"Purge point-level data (locations, addresses, raw rows) older than a retention age; counts and indicators stay."`
+	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys (roles admin, analyst, outreach, public); a created key's secret is printed once."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations (safe to run concurrently and repeatedly)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
