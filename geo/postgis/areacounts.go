@@ -74,13 +74,13 @@ func applyAreaCounts(ctx context.Context, tx pgx.Tx, deltas map[areaKey]countDel
 		if c := strings.Compare(a.layer, b.layer); c != 0 {
 			return c
 		}
-		if c := a.month.Compare(b.month); c != 0 {
+		if c := strings.Compare(a.area, b.area); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.kind, b.kind); c != 0 {
 			return c
 		}
-		return strings.Compare(a.area, b.area)
+		return a.month.Compare(b.month)
 	})
 	layers := make([]string, len(keys))
 	areas := make([]string, len(keys))
@@ -96,7 +96,7 @@ func applyAreaCounts(ctx context.Context, tx pgx.Tx, deltas map[areaKey]countDel
 	if _, err := tx.Exec(ctx, `
 INSERT INTO area_month_counts AS c (layer, area, month, kind, n, victims)
 SELECT layer, area, month, kind, n, victims FROM `+src+`
-ON CONFLICT (layer, month, kind, area) DO UPDATE SET n = c.n + EXCLUDED.n, victims = c.victims + EXCLUDED.victims`,
+ON CONFLICT (layer, area, kind, month) DO UPDATE SET n = c.n + EXCLUDED.n, victims = c.victims + EXCLUDED.victims`,
 		layers, areas, months, kinds, ns, vs); err != nil {
 		return fmt.Errorf("update area counts: %w", err)
 	}
@@ -165,20 +165,23 @@ func (db *DB) AreaBinCounts(ctx context.Context, f geo.AreaCountFilter, edges []
 		}
 	}
 
-	type key struct {
-		area string
-		bin  int
-		kind string
-	}
-	sums := map[key]*countDelta{}
-	addTo := func(k key, n, v int64) {
-		s := sums[k]
-		if s == nil {
-			s = &countDelta{}
-			sums[k] = s
+	// Sums per area, kind and bin, dense over the bins: a city-wide
+	// request has a few hundred areas and tens of bins, so this is small,
+	// and emitting from it in order needs no sort of the whole result.
+	nb := len(days) - 1
+	sums := map[string]map[string][]countDelta{}
+	binsOf := func(area, kind string) []countDelta {
+		k := sums[area]
+		if k == nil {
+			k = map[string][]countDelta{}
+			sums[area] = k
 		}
-		s.n += int32(n)
-		s.victims += int32(v)
+		b := k[kind]
+		if b == nil {
+			b = make([]countDelta, nb)
+			k[kind] = b
+		}
+		return b
 	}
 	var kinds any
 	if len(f.Kinds) > 0 {
@@ -186,32 +189,53 @@ func (db *DB) AreaBinCounts(ctx context.Context, f geo.AreaCountFilter, edges []
 	}
 
 	if len(wholeMonths) > 0 {
+		// One row per area and kind with its months, counts and victims as
+		// arrays, read in primary-key order: about a thousand rows for a
+		// city-wide request instead of one per area, month and kind.
+		first, lastM := wholeMonths[0], wholeMonths[len(wholeMonths)-1]
+		monthBin := map[time.Time]int{}
+		for i, m := range wholeMonths {
+			monthBin[m] = int(wholeBins[i])
+		}
 		rows, err := db.pool.Query(ctx, `
-SELECT c.layer = '', c.area, b.bin, c.kind, sum(c.n), sum(c.victims)
+SELECT c.layer = '', c.area, c.kind, array_agg(c.month ORDER BY c.month), array_agg(c.n ORDER BY c.month),
+    array_agg(c.victims ORDER BY c.month)
 FROM area_month_counts c
-JOIN unnest($2::date[], $3::int[]) AS b(month, bin) ON b.month = c.month
-WHERE c.layer IN ($1, '') AND ($4::text[] IS NULL OR c.kind = ANY($4))
-GROUP BY 1, 2, 3, 4`, f.Layer, wholeMonths, wholeBins, kinds)
+WHERE c.layer IN ($1, '') AND c.month >= $2 AND c.month <= $3 AND ($4::text[] IS NULL OR c.kind = ANY($4))
+GROUP BY c.layer, c.area, c.kind`, f.Layer, first, lastM, kinds)
 		if err != nil {
 			return nil, wrap("area bin counts", err)
 		}
 		err = func() error {
 			defer rows.Close()
+			var total bool
+			var area, kind string
+			var months []time.Time
+			var ns, vs []int32
 			for rows.Next() {
-				var total bool
-				var area, kind string
-				var b int32
-				var n, v int64
-				if err := rows.Scan(&total, &area, &b, &kind, &n, &v); err != nil {
+				if err := rows.Scan(&total, &area, &kind, &months, &ns, &vs); err != nil {
 					return err
 				}
-				switch {
-				case total:
-					addTo(key{"", int(b), kind}, n, v)
-				case area != "":
-					// The total counted it under ""; move it to its area.
-					addTo(key{area, int(b), kind}, n, v)
-					addTo(key{"", int(b), kind}, -n, -v)
+				if !total && area == "" {
+					continue // counted under "" through the total already
+				}
+				own := binsOf(area, kind)
+				var rest []countDelta
+				if !total {
+					// The total counted these under ""; move them to their area.
+					rest = binsOf("", kind)
+				}
+				for i, m := range months {
+					b, ok := monthBin[dateOf(m)]
+					if !ok {
+						continue // a month cut by an edge: read from the incidents
+					}
+					own[b].n += ns[i]
+					own[b].victims += vs[i]
+					if rest != nil {
+						rest[b].n -= ns[i]
+						rest[b].victims -= vs[i]
+					}
 				}
 			}
 			return rows.Err()
@@ -241,7 +265,12 @@ GROUP BY 1, 2, 3`, f.Layer, partLo, partHi, days, kinds)
 				if err := rows.Scan(&area, &b, &kind, &n, &v); err != nil {
 					return err
 				}
-				addTo(key{area, int(b), kind}, n, v)
+				if b < 0 || int(b) >= nb {
+					continue
+				}
+				bins := binsOf(area, kind)
+				bins[b].n += int32(n)
+				bins[b].victims += int32(v)
 			}
 			return rows.Err()
 		}()
@@ -250,23 +279,29 @@ GROUP BY 1, 2, 3`, f.Layer, partLo, partHi, days, kinds)
 		}
 	}
 
-	out := make([]geo.AreaDayCount, 0, len(sums))
-	for k, s := range sums {
-		if s.n <= 0 {
-			continue
-		}
-		out = append(out, geo.AreaDayCount{Area: k.area, Day: days[k.bin], Kind: geo.Kind(k.kind),
-			Count: int(s.n), Victims: int(s.victims)})
+	// Emit ordered by area, day and kind, as AreaDayCounts is.
+	areaNames := make([]string, 0, len(sums))
+	for a := range sums {
+		areaNames = append(areaNames, a)
 	}
-	slices.SortFunc(out, func(a, b geo.AreaDayCount) int {
-		if c := strings.Compare(a.Area, b.Area); c != 0 {
-			return c
+	slices.Sort(areaNames)
+	var out []geo.AreaDayCount
+	for _, a := range areaNames {
+		byKind := sums[a]
+		kindNames := make([]string, 0, len(byKind))
+		for k := range byKind {
+			kindNames = append(kindNames, k)
 		}
-		if c := a.Day.Compare(b.Day); c != 0 {
-			return c
+		slices.Sort(kindNames)
+		for b := range nb {
+			for _, k := range kindNames {
+				if s := byKind[k][b]; s.n > 0 {
+					out = append(out, geo.AreaDayCount{Area: a, Day: days[b], Kind: geo.Kind(k),
+						Count: int(s.n), Victims: int(s.victims)})
+				}
+			}
 		}
-		return strings.Compare(string(a.Kind), string(b.Kind))
-	})
+	}
 	return out, nil
 }
 

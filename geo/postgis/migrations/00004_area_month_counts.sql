@@ -16,7 +16,9 @@ CREATE TABLE area_month_counts (
     kind    text NOT NULL,
     n       int  NOT NULL,
     victims int  NOT NULL,
-    PRIMARY KEY (layer, month, kind, area)
+    -- Area-major: a layer's rows come out grouped by area and kind, in
+    -- month order, which is how AreaBinCounts folds them into arrays.
+    PRIMARY KEY (layer, area, kind, month)
 );
 
 INSERT INTO area_month_counts (layer, area, month, kind, n, victims)
