@@ -3,6 +3,7 @@ package detect_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -207,3 +208,6 @@ func testConfig() detect.Config {
 	cfg.Seed = 20240601
 	return cfg
 }
+
+// quiet drops the runner's log lines in benchmarks.
+var quiet = slog.New(slog.DiscardHandler)
