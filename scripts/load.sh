@@ -7,7 +7,8 @@
 #   RATE=1000 DURATION=30s scripts/load.sh
 #
 # Environment: RATE (500), DURATION (60s), ROWS per concurrent ingest
-# (200000), LAYERS (hex), ZOOMS (11-15), LOADGEN_ARGS (extra loadgen flags,
+# (200000), INGEST (1; 0 measures tiles alone), CONCURRENCY (4096 requests
+# in flight before loadgen drops one), LAYERS (hex), ZOOMS (11-15), LOADGEN_ARGS (extra loadgen flags,
 # e.g. '-header "Authorization: Bearer KEY"' where anonymous tiles are rate
 # limited). Uses a throwaway database on the local PostGIS
 # (scripts/provision-postgis.sh), dropped on exit; traffic goes to
@@ -20,6 +21,8 @@ DURATION=${DURATION:-60s}
 ROWS=${ROWS:-200000}
 LAYERS=${LAYERS:-hex}
 ZOOMS=${ZOOMS:-11-15}
+INGEST=${INGEST:-1}
+CONCURRENCY=${CONCURRENCY:-4096}
 log() { echo "load.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 command -v go >/dev/null || die "go not found"
@@ -77,7 +80,7 @@ curl -fsS "$url/readyz" >/dev/null || die "serve not ready at $url"
 # Ingests run back to back for the whole load, alternating two seeds so
 # every run changes rows and moves the data version (which empties the
 # tile cache): the worst case for tiles, not a quiet reload.
-(
+ingest_loop() {
 	child=""
 	trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM
 	seed=1
@@ -92,19 +95,24 @@ curl -fsS "$url/readyz" >/dev/null || die "serve not ready at $url"
 		fi
 		seed=$((3 - seed))
 	done
-) &
-INGEST_PID=$!
+}
+if [ "$INGEST" = 1 ]; then
+	ingest_loop &
+	INGEST_PID=$!
+fi
 
-log "loadgen: $RATE req/s for $DURATION on $LAYERS, zooms $ZOOMS, while ingesting"
+log "loadgen: $RATE req/s for $DURATION on $LAYERS, zooms $ZOOMS (concurrent ingest: $INGEST)"
 set +e
 # shellcheck disable=SC2086
-"$work/loadgen" -url "$url" -rate "$RATE" -duration "$DURATION" -layers "$LAYERS" -zooms "$ZOOMS" \
+"$work/loadgen" -url "$url" -rate "$RATE" -duration "$DURATION" -layers "$LAYERS" -zooms "$ZOOMS" -concurrency "$CONCURRENCY" \
 	-json "$work/load.json" ${LOADGEN_ARGS:-} >"$work/load.table"
 status=$?
 set -e
-kill "$INGEST_PID" 2>/dev/null || true
-wait "$INGEST_PID" 2>/dev/null || true
-INGEST_PID=""
+if [ -n "$INGEST_PID" ]; then
+	kill "$INGEST_PID" 2>/dev/null || true
+	wait "$INGEST_PID" 2>/dev/null || true
+	INGEST_PID=""
+fi
 
 echo
 echo "## Tiles under load ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
@@ -126,6 +134,7 @@ fi
 if grep -q 'hotspots_tile_cache_requests_total' < <(curl -fsS "$url/metrics" 2>/dev/null); then
 	curl -fsS "$url/metrics" | awk '/^hotspots_tile_cache_requests_total/ { if ($0 ~ /result="hit"/) h += $2; else m += $2 } END { if (h + m) printf "| tile cache hit rate | %.1f%% (%d hits, %d misses) |\n", 100 * h / (h + m), h, m }'
 fi
+psql "$HOTSPOTS_DATABASE_URL" -Atc "SELECT '| incidents in the database at the end | ' || count(*) || ', ' || pg_size_pretty(pg_database_size(current_database())) || ' |' FROM incidents"
 [ -s "$work/ingest.err" ] && { log "ingest stderr:"; tail -n 5 "$work/ingest.err" >&2; }
 [ "${failed:-0}" -gt 0 ] && status=1
 exit "$status"
