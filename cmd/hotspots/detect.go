@@ -91,20 +91,13 @@ func (c DetectCmd) Run(ctx context.Context, a *App) error {
 	case c.DryRun:
 		sink = func(context.Context, geo.DetectionRun, []geo.Finding) error { return nil }
 	case c.NoAlerts:
-		sink = func(ctx context.Context, run geo.DetectionRun, fs []geo.Finding) error {
-			_, err := st.SaveRun(ctx, run, fs)
-			return err
-		}
+		sink = detect.StoreSink(st)
 	default:
 		eng, err := a.newAlertEngine(st, city)
 		if err != nil {
 			return err
 		}
-		sink = func(ctx context.Context, run geo.DetectionRun, fs []geo.Finding) error {
-			res, err := eng.Detected(ctx, run, fs)
-			alerts += len(res.Alerts)
-			return err
-		}
+		sink = detect.EngineSink(eng, func(res geo.AlertBatchResult) { alerts += len(res.Alerts) })
 	}
 	r, err := detect.New(st, city, cfg, sink)
 	if err != nil {

@@ -8,13 +8,15 @@
 //
 // The service calls it in three places with the same two calls:
 //
-//	r, err := detect.New(store, city, detect.DefaultConfig(), engine.Detected-as-Sink)
+//	r, err := detect.New(store, city, detect.DefaultConfig(), detect.EngineSink(engine, nil))
 //	summary, err := r.Run(ctx, time.Now())
+//	summary.WriteTable(os.Stdout)
 //
 // `hotspots detect` runs it once; serve runs it daily and after each ingest.
-// Use alerting.Engine.Detected as the sink (wrapped to drop its batch
-// result) so the run, its findings and the alerts they raise are written in
-// one transaction, or Store.SaveRun when no alerting engine runs.
+// EngineSink hands each run to alerting.Engine.Detected, so the run, its
+// findings and the alerts they raise are written in one transaction;
+// StoreSink uses Store.SaveRun when no alerting engine runs. A Runner is
+// safe for concurrent use: runs are serialised.
 //
 // Days are calendar days in the city's time zone, as geo.Incident.Day is;
 // the as-of instant's local date is the last day analysed, inclusive.

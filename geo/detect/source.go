@@ -147,3 +147,31 @@ func compareStr(a, b string) int {
 	}
 	return 0
 }
+
+// AlertEngine is the part of alerting.Engine a sink needs: it stores a run
+// with its findings and raises their alerts in one transaction.
+type AlertEngine interface {
+	Detected(ctx context.Context, run geo.DetectionRun, findings []geo.Finding) (geo.AlertBatchResult, error)
+}
+
+// EngineSink hands every run to an alerting engine, so alerts are raised in
+// the transaction that stores the run; onResult, when not nil, sees each
+// batch result (alerts raised or updated, deliveries queued).
+func EngineSink(e AlertEngine, onResult func(geo.AlertBatchResult)) Sink {
+	return func(ctx context.Context, run geo.DetectionRun, fs []geo.Finding) error {
+		res, err := e.Detected(ctx, run, fs)
+		if err == nil && onResult != nil {
+			onResult(res)
+		}
+		return err
+	}
+}
+
+// StoreSink stores every run and its findings without alerting, for
+// backfills and processes that run no alerting engine.
+func StoreSink(st geo.FindingService) Sink {
+	return func(ctx context.Context, run geo.DetectionRun, fs []geo.Finding) error {
+		_, err := st.SaveRun(ctx, run, fs)
+		return err
+	}
+}
