@@ -119,15 +119,21 @@ echo "## Tiles under load ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo
 echo
 cat "$work/load.table"
 echo
-echo "## Concurrent ingest"
+if [ "$INGEST" = 1 ]; then
+	echo "## Concurrent ingest"
+else
+	echo "## Database (no concurrent ingest)"
+fi
 echo
 runs=0
 [ -f "$work/ingest.times" ] && runs=$(wc -l <"$work/ingest.times")
 failed=$(grep -c FAILED "$work/ingest.out" 2>/dev/null || true)
 echo "| measure | value |"
 echo "|---|---|"
-echo "| ingests completed during the load | $runs of $ROWS rows each (one more was running when the load ended) |"
-echo "| failed ingests | ${failed:-0} |"
+if [ "$INGEST" = 1 ]; then
+	echo "| ingests completed during the load | $runs of $ROWS rows each (one more was running when the load ended) |"
+	echo "| failed ingests | ${failed:-0} |"
+fi
 if [ "$runs" -gt 0 ]; then
 	awk -v rows="$ROWS" '{ s += $2 - $1; n++ } END { printf "| ingest throughput while serving tiles | %.0f rows/s (%.1f s per run) |\n", rows * n / s, s / n }' "$work/ingest.times"
 fi
