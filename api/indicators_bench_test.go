@@ -145,5 +145,10 @@ func loadBenchIncidents(b *testing.B, st geo.Store, nbhd []geo.Area, n int) {
 			b.Fatal(err)
 		}
 	}
+	// As ingest does at the end of every load (PostGIS vacuums its
+	// aggregate tables there).
+	if err := st.FinishLoad(ctx, load); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("loaded %d incidents in %s", n, time.Since(began).Round(time.Second))
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,13 +74,15 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return err
 		}
-		// Serialise upserts per source: the stored rows read below then
-		// stay exactly the rows that are inserted or updated, so counts and
-		// revisions are right even when two loads of one source overlap.
-		for _, s := range sources {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hotspots.upsert:' || $1, 0))`, s); err != nil {
-				return err
-			}
+		// Serialise upserts per source and key bucket (geo.UpsertBucket):
+		// the stored rows read below then stay exactly the rows that are
+		// inserted or updated, so counts and revisions are right even when
+		// two loads of one source overlap, while a writer that splits its
+		// batches by bucket gets them written side by side. The locks are
+		// taken in sorted order in one statement, so no two upserts wait
+		// for each other in a cycle.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hotspots.upsert:' || k, 0)) FROM unnest($1::text[]) AS k`, sources); err != nil {
+			return err
 		}
 		for _, round := range rounds {
 			r, err := upsertRound(ctx, tx, loadID, round, now)
@@ -103,7 +106,8 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 
 // stage normalizes and hashes the input and splits it into rounds with
 // unique keys, so each round can be classified and written as a set. It
-// also returns the distinct sources, sorted, for locking in a fixed order.
+// also returns the distinct lock names (source and key bucket), sorted, for
+// locking in a fixed order.
 func stage(incs []geo.Incident) ([][]staged, []string, error) {
 	var rounds [][]staged
 	seen := []map[[2]string]bool{}
@@ -124,7 +128,7 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 		}
 		seen[r][key] = true
 		rounds[r] = append(rounds[r], staged{inc: inc, hash: inc.ContentHash()})
-		srcSet[inc.Source] = true
+		srcSet[inc.Source+":"+strconv.Itoa(geo.UpsertBucket(inc.Source, inc.SourceID))] = true
 	}
 	sources := make([]string, 0, len(srcSet))
 	for s := range srcSet {
@@ -349,26 +353,41 @@ func countDeltas(round []staged, newIdx []int, old []oldRow) map[countKey]countD
 // applyCounts adds the deltas to cell_day_counts and drops rows that fell
 // to zero.
 func applyCounts(ctx context.Context, tx pgx.Tx, deltas map[countKey]countDelta) error {
-	var cells []int64
-	var days []time.Time
-	var kinds []string
-	var ns, vs []int32
-	shrunk := false
+	// Keys go in sorted, so upserts running side by side (other buckets,
+	// other sources) lock shared rows in one order and cannot deadlock.
+	keys := make([]countKey, 0, len(deltas))
 	for k, v := range deltas {
-		if v == (countDelta{}) {
-			continue
+		if v != (countDelta{}) {
+			keys = append(keys, k)
 		}
-		cells, days, kinds = append(cells, k.cell), append(days, k.day), append(kinds, k.kind)
-		ns, vs = append(ns, v.n), append(vs, v.victims)
+	}
+	slices.SortFunc(keys, func(a, b countKey) int {
+		if c := cmp.Compare(a.cell, b.cell); c != 0 {
+			return c
+		}
+		if c := a.day.Compare(b.day); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.kind, b.kind)
+	})
+	cells := make([]int64, len(keys))
+	days := make([]time.Time, len(keys))
+	kinds := make([]string, len(keys))
+	ns := make([]int32, len(keys))
+	vs := make([]int32, len(keys))
+	shrunk := false
+	for i, k := range keys {
+		v := deltas[k]
+		cells[i], days[i], kinds[i], ns[i], vs[i] = k.cell, k.day, k.kind, v.n, v.victims
 		shrunk = shrunk || v.n < 0
 	}
 	if len(cells) == 0 {
 		return nil
 	}
-	const keys = `unnest($1::bigint[], $2::date[], $3::text[], $4::int[], $5::int[]) AS d(cell, day, kind, n, victims)`
+	const src = `unnest($1::bigint[], $2::date[], $3::text[], $4::int[], $5::int[]) AS d(cell, day, kind, n, victims)`
 	if _, err := tx.Exec(ctx, `
 INSERT INTO cell_day_counts AS c (cell, day, kind, n, victims)
-SELECT cell, day, kind, n, victims FROM `+keys+`
+SELECT cell, day, kind, n, victims FROM `+src+`
 ON CONFLICT (cell, day, kind) DO UPDATE SET n = c.n + EXCLUDED.n, victims = c.victims + EXCLUDED.victims`,
 		cells, days, kinds, ns, vs); err != nil {
 		return fmt.Errorf("update counts: %w", err)
@@ -377,7 +396,7 @@ ON CONFLICT (cell, day, kind) DO UPDATE SET n = c.n + EXCLUDED.n, victims = c.vi
 		return nil
 	}
 	if _, err := tx.Exec(ctx, `
-DELETE FROM cell_day_counts c USING `+keys+`
+DELETE FROM cell_day_counts c USING `+src+`
 WHERE c.cell = d.cell AND c.day = d.day AND c.kind = d.kind AND d.n < 0 AND c.n <= 0`,
 		cells, days, kinds, ns, vs); err != nil {
 		return fmt.Errorf("drop empty counts: %w", err)

@@ -44,6 +44,7 @@ WHERE id = $1`, l.ID, finished, status, l.RowsRead, l.Added, l.Changed, l.Unchan
 	if tag.RowsAffected() == 0 {
 		return wrap("finish load", geo.Errorf(geo.ENOTFOUND, "load %d not found", l.ID))
 	}
+	db.vacuumAggregates(ctx)
 	return nil
 }
 

@@ -19,7 +19,10 @@ CREATE TABLE area_month_counts (
     -- Area-major: a layer's rows come out grouped by area and kind, in
     -- month order, which is how AreaBinCounts folds them into arrays.
     PRIMARY KEY (layer, area, kind, month)
-);
+-- Every batch of a load updates many rows in place: free room on each page
+-- keeps those updates HOT (no new index entries) and lets page pruning
+-- reclaim the old versions between batches.
+) WITH (fillfactor = 50);
 
 INSERT INTO area_month_counts (layer, area, month, kind, n, victims)
 SELECT a.key, a.value, date_trunc('month', i.day)::date, i.kind, count(*), coalesce(sum(i.victims), 0)
