@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"hotspots/geo"
@@ -66,10 +69,43 @@ func (d DemoCmd) Run(ctx context.Context, a *App) error {
 	if d.LoadOnly {
 		return nil
 	}
+	key, err := a.demoKey(ctx, st)
+	if err != nil {
+		return err
+	}
 	o.OnReady = func(url string) {
 		fmt.Fprintf(a.Stdout, "\nThe %s hotspot map is at %s  (API: %sapi/v1/, health: %shealthz). Ctrl-C stops.\n", city.Name, url, url, url)
+		fmt.Fprintf(a.Stdout, "Anonymous visitors see what the public may: aggregates with small counts hidden.\n")
+		fmt.Fprintf(a.Stdout, "Signed in as the demo analyst (points, all counts, alerts): %s#key=%s\n", url, key)
 	}
 	return svc.run(ctx, o)
+}
+
+// demoKey returns the secret of the demo's analyst key, creating the key on
+// the first run. The secret is kept in the data folder (mode 0600) because
+// the store keeps only its hash; a revoked or lost key is replaced.
+func (a *App) demoKey(ctx context.Context, st geo.Store) (string, error) {
+	path := filepath.Join(a.DataDir, "demo-analyst.key")
+	if a.DatabaseURL != "" {
+		path = filepath.Join(a.DataDir, "demo-analyst-postgis.key")
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if _, err := st.LookupKey(ctx, geo.HashKeySecret(secret)); err == nil {
+			return secret, nil
+		}
+	}
+	_, secret, err := st.CreateKey(ctx, geo.APIKey{Name: "demo analyst", Role: geo.RoleAnalyst, Team: "demo"})
+	if err != nil {
+		return "", fmt.Errorf("demo key: %w", err)
+	}
+	if err := os.MkdirAll(a.DataDir, 0o750); err != nil {
+		return "", fmt.Errorf("demo key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("demo key: %w", err)
+	}
+	return secret, nil
 }
 
 // where names the store's location for the user.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"hotspots/geo/postgis/postgistest"
+	"hotspots/geo/sqlite"
 )
 
 // hs runs the hotspots command line in-process with its own data folder.
@@ -151,13 +153,16 @@ func TestDemoLoadsDetectsAndServes(t *testing.T) {
 		defer pw.Close()
 		code = run(ctx, []string{"--data-dir", dir, "--log-level", "warn", "demo", "--listen", "127.0.0.1:0"}, pw, &errb)
 	}()
-	url := ""
+	url, key := "", ""
 	sc := bufio.NewScanner(pr)
 	var out strings.Builder
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
 		if m := regexp.MustCompile(`map is at (http://\S+/)`).FindStringSubmatch(sc.Text()); m != nil {
 			url = m[1]
+		}
+		if m := regexp.MustCompile(`#key=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			key = m[1]
 			break
 		}
 	}
@@ -167,7 +172,8 @@ func TestDemoLoadsDetectsAndServes(t *testing.T) {
 		wg.Wait()
 		t.Fatalf("demo printed no URL (exit %d):\n%s\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "simulated") || !strings.Contains(out.String(), "incidents stored") {
+	if !strings.Contains(out.String(), "simulated") || !strings.Contains(out.String(), "incidents stored") ||
+		!regexp.MustCompile(`Detection on overdoses as of \d{4}-\d\d-\d\d: \d+ runs, [1-9]\d* findings`).MatchString(out.String()) {
 		t.Errorf("demo output does not report the loads and the simulated stream:\n%s", out.String())
 	}
 	for path, want := range map[string]string{"healthz": `"ok"`, "readyz": `"ready"`, "": "maplibre", "map/config.json": "simulated-overdose"} {
@@ -176,10 +182,25 @@ func TestDemoLoadsDetectsAndServes(t *testing.T) {
 			t.Errorf("GET /%s does not contain %q: %.300s", path, want, body)
 		}
 	}
+	// The printed key signs in as an analyst: alerts answer, and the
+	// anonymous caller is refused them.
+	req, _ := http.NewRequest("GET", url+"api/v1/alerts", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous alerts: %v %v, want 401", resp, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("alerts with the demo key: %v %v, want 200", resp, err)
+	}
 	cancel()
 	wg.Wait()
 	if code != 0 {
 		t.Fatalf("demo exit %d after cancel: %s", code, errb.String())
+	}
+	// A second start reuses the data and the key: nothing new is loaded.
+	code, out2, errOut := hs(t, context.Background(), dir, "demo", "--load-only")
+	if code != 0 || !strings.Contains(out2, "(0 new)") || strings.Contains(out2, "new), ") && regexp.MustCompile(`\(([1-9]\d*) new\)`).MatchString(out2) {
+		t.Fatalf("second demo load: exit %d, want nothing new:\n%s\n%s", code, out2, errOut)
 	}
 }
 
@@ -237,5 +258,72 @@ func TestMigrateTwiceOnTheEmbeddedStore(t *testing.T) {
 	code, _, errOut := hs(t, ctx, dir, "--log-level", "info", "migrate")
 	if code != 0 || strings.Contains(errOut, "migration_applied") {
 		t.Fatalf("second migrate: exit %d, want a no-op: %s", code, errOut)
+	}
+}
+
+// TestServeDetectsAfterNewData runs serve on the embedded store, loads a
+// file with a separate ingest command (as the compose ingest worker does),
+// and waits for the scheduler to notice the new data and store detection
+// runs.
+func TestServeDetectsAfterNewData(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	code := -1
+	go func() {
+		defer wg.Done()
+		defer pw.Close()
+		code = run(ctx, []string{"--data-dir", dir, "--log-level", "info", "serve", "--listen", "127.0.0.1:0",
+			"--no-poll", "--detect-settle", "300ms"}, io.Discard, pw)
+	}()
+	deadline := time.After(60 * time.Second)
+	for started := false; !started; {
+		select {
+		case l := <-lines:
+			started = strings.Contains(l, "msg=serving")
+		case <-deadline:
+			t.Fatal("serve did not start")
+		}
+	}
+	if c, _, e := hs(t, context.Background(), dir, "ingest", "--no-alerts", "--mapping", "mappings/bpd-part1-2020.yaml", "sample/bpd-part1-2020.csv"); c != 0 {
+		t.Fatalf("ingest: %s", e)
+	}
+	for done := false; !done; {
+		select {
+		case l := <-lines:
+			done = strings.Contains(l, "msg=detect_done")
+			if strings.Contains(l, "msg=detect_failed") {
+				t.Fatalf("detection failed: %s", l)
+			}
+		case <-deadline:
+			t.Fatal("no detection run after the ingest")
+		}
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "hotspots.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListRuns(context.Background(), "stpscan", 10)
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("stpscan runs after the scheduled detection: %v, %v", runs, err)
+	}
+	cancel()
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("serve exit %d", code)
 	}
 }

@@ -18,7 +18,19 @@ type ServeCmd struct {
 	Grace     time.Duration `name:"grace" env:"HOTSPOTS_SHUTDOWN_GRACE" default:"15s" help:"How long in-flight requests get to finish on SIGINT/SIGTERM."`
 	PublicURL string        `name:"public-url" env:"HOTSPOTS_PUBLIC_URL" help:"Public address of the map, used in alert links (e.g. https://hotspots.health.city.gov/). Empty: the listen address."`
 	Poll      bool          `name:"poll" env:"HOTSPOTS_POLL" default:"true" negatable:"" help:"Poll the city's sources that have a poll URL in this process (--no-poll when a separate 'ingest --watch' worker does it)."`
+	Detect    bool          `name:"detect" env:"HOTSPOTS_DETECT" default:"true" negatable:"" help:"Run detection in this process: daily at --detect-at and after new data settles."`
+	DetectAt  string        `name:"detect-at" env:"HOTSPOTS_DETECT_AT" default:"06:00" help:"Local time of day (city time zone) of the daily detection run, HH:MM."`
+	Settle    time.Duration `name:"detect-settle" env:"HOTSPOTS_DETECT_SETTLE" default:"2m" help:"After data changes (an ingest, a push), wait until it has been quiet this long, then detect."`
 	SMTP      SMTPFlags     `embed:"" prefix:"smtp-"`
+}
+
+// timeOfDay parses HH:MM into a duration since midnight.
+func timeOfDay(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("--detect-at %q: want HH:MM", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // SMTPFlags configure the email alert channel.
@@ -37,6 +49,12 @@ func (f SMTPFlags) config() notify.SMTPConfig {
 // Validate checks the listen address before anything is opened, so a bad
 // port is reported as such rather than as a failure later on.
 func (s ServeCmd) Validate() error {
+	if _, err := timeOfDay(s.DetectAt); err != nil {
+		return err
+	}
+	if s.Settle <= 0 {
+		return fmt.Errorf("--detect-settle must be positive")
+	}
 	if s.SMTP.Addr != "" && s.SMTP.From == "" {
 		return fmt.Errorf("--smtp-from is required with --smtp-addr")
 	}
@@ -70,7 +88,9 @@ func (s ServeCmd) Run(ctx context.Context, a *App) error {
 	if err := a.ensureAreas(ctx, st, city); err != nil {
 		return err
 	}
-	o := ServiceOptions{Listen: s.Listen, Grace: s.Grace, PublicURL: s.PublicURL, Poll: s.Poll, SMTP: s.SMTP.config()}
+	at, _ := timeOfDay(s.DetectAt) // checked by Validate
+	o := ServiceOptions{Listen: s.Listen, Grace: s.Grace, PublicURL: s.PublicURL, Poll: s.Poll, SMTP: s.SMTP.config(),
+		Detect: s.Detect, DetectAt: at, DetectSettle: s.Settle}
 	svc, err := a.newService(ctx, st, city, o)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"hotspots/cities"
 	"hotspots/geo"
 	"hotspots/geo/alerting"
+	"hotspots/geo/detect"
 	"hotspots/geo/notify"
 	"hotspots/ingest"
 )
@@ -32,6 +33,10 @@ type ServiceOptions struct {
 	SMTP notify.SMTPConfig
 	// OnReady is called with the map URL once the server listens.
 	OnReady func(url string)
+	// Detect schedules detection: daily at DetectAt (local time of day)
+	// and DetectSettle after the data last changed.
+	Detect                 bool
+	DetectAt, DetectSettle time.Duration
 }
 
 // service is everything a serving process runs besides HTTP: the alerting
@@ -109,6 +114,14 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 			return err
 		}
 		spawn("poller", p.Run)
+	}
+	if o.Detect {
+		r, err := s.newRunner(detect.DefaultConfig())
+		if err != nil {
+			return err
+		}
+		sch := &scheduler{svc: s, runner: r, At: o.DetectAt, Settle: o.DetectSettle, Check: min(15*time.Second, max(o.DetectSettle/2, 100*time.Millisecond)), log: s.a.Log}
+		spawn("detection", sch.Run)
 	}
 	srv := api.New(api.Config{
 		Store: s.st, City: s.city, Logger: s.a.Log, Version: Version(), Simulated: o.Simulated,
