@@ -96,6 +96,8 @@ ingest_loop() {
 		seed=$((3 - seed))
 	done
 }
+count_incidents() { psql "$HOTSPOTS_DATABASE_URL" -Atc "SELECT count(*) FROM incidents"; }
+before=$(count_incidents)
 if [ "$INGEST" = 1 ]; then
 	ingest_loop &
 	INGEST_PID=$!
@@ -133,6 +135,9 @@ echo "|---|---|"
 if [ "$INGEST" = 1 ]; then
 	echo "| ingests completed during the load | $runs of $ROWS rows each (one more was running when the load ended) |"
 	echo "| failed ingests | ${failed:-0} |"
+	after=$(count_incidents)
+	secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_ns"]/1e9)' "$work/load.json")
+	awk -v a="$before" -v b="$after" -v s="$secs" 'BEGIN { printf "| new incidents committed during the load | %d (%.0f rows/s while serving tiles) |\n", b - a, (b - a) / s }'
 fi
 if [ "$runs" -gt 0 ]; then
 	awk -v rows="$ROWS" '{ s += $2 - $1; n++ } END { printf "| ingest throughput while serving tiles | %.0f rows/s (%.1f s per run) |\n", rows * n / s, s / n }' "$work/ingest.times"
