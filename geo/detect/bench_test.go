@@ -47,7 +47,7 @@ func synth(b *testing.B, cells []geo.Cell, days int, perDay float64, kinds []geo
 				b.Fatal(err)
 			}
 			out = append(out, geo.Incident{
-				Source: "bench", SourceID: fmt.Sprint(len(out)), Kind: kinds[r.IntN(len(kinds))],
+				Source: "bench", SourceID: fmt.Sprintf("%d-%d", seed, len(out)), Kind: kinds[r.IntN(len(kinds))],
 				OccurredAt: day.Add(12 * time.Hour), Day: day, Location: p, Cell: fine,
 				Areas: map[string]string{"nbhd": c.Parent(7).String(), "district": c.Parent(6).String()},
 			})
@@ -94,6 +94,11 @@ func peakHeap(fn func()) float64 {
 // heap of the first iteration.
 func benchRun(b *testing.B, src *detect.MemSource, cells []geo.Cell, cfg detect.Config, asOf time.Time) {
 	b.Helper()
+	benchRunSource(b, src, len(src.Incidents), cells, cfg, asOf)
+}
+
+func benchRunSource(b *testing.B, src detect.Source, incidents int, cells []geo.Cell, cfg detect.Config, asOf time.Time) {
+	b.Helper()
 	findings := 0
 	r, err := detect.New(src, mustBaltimore(b), cfg, func(_ context.Context, _ geo.DetectionRun, fs []geo.Finding) error {
 		findings += len(fs)
@@ -126,7 +131,7 @@ func benchRun(b *testing.B, src *detect.MemSource, cells []geo.Cell, cfg detect.
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(findings)/float64(b.N), "findings")
 	b.ReportMetric(peak, "peak-MiB")
-	b.ReportMetric(float64(len(src.Incidents)), "incidents")
+	b.ReportMetric(float64(incidents), "incidents")
 	b.ReportMetric(float64(len(cells)), "cells")
 }
 
@@ -168,6 +173,42 @@ func BenchmarkDailyBaltimoreDefault(b *testing.B) {
 	cfg := detect.DefaultConfig()
 	cfg.Seed = 1
 	benchRun(b, src, cells, cfg, benchEnd.Add(12*time.Hour))
+}
+
+// BenchmarkDailyBaltimoreStore is BenchmarkDailyBaltimore reading from a
+// real store, the embedded one and PostGIS (HOTSPOTS_TEST_DATABASE_URL), so
+// the figure includes the count queries.
+func BenchmarkDailyBaltimoreStore(b *testing.B) {
+	city := mustBaltimore(b)
+	cells := detect.StudyArea(city, geo.DefaultDetectRes)
+	od := synth(b, cells, 3*365, 20, []geo.Kind{geo.KindOverdoseFatal, geo.KindOverdoseNonFatal, geo.KindOverdoseSuspected}, 1)
+	sh := synth(b, cells, 3*365, 2, []geo.Kind{geo.KindShootingFatal, geo.KindShootingNonFatal, geo.KindHomicide}, 2)
+	incs := append(od, sh...)
+	for _, sk := range storeKinds {
+		b.Run(sk.name, func(b *testing.B) {
+			st := sk.open(b)
+			ctx := context.Background()
+			for _, l := range benchLayers {
+				if err := st.PutLayer(ctx, l, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ld, err := st.StartLoad(ctx, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < len(incs); i += 2000 {
+				if _, err := st.UpsertIncidents(ctx, ld.ID, incs[i:min(i+2000, len(incs))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cfg := detect.DefaultConfig()
+			cfg.Seed = 1
+			cfg.Groups[0].Detectors = withoutNearRepeat(detect.AllDetectors)
+			cfg.Groups[1].Detectors = detect.AllDetectors
+			benchRunSource(b, st, len(incs), cells, cfg, benchEnd.Add(12*time.Hour))
+		})
+	}
 }
 
 func withoutNearRepeat(ds []string) []string {
