@@ -8,8 +8,16 @@ import (
 	"hotspots/geo"
 )
 
-// writer upserts incidents and quarantined rows in batches on its own
-// goroutine, so the store's round trips overlap with parsing.
+// writerLanes is how many upserts a writer keeps in flight. Incidents are
+// split between lanes by their key's lock bucket (geo.UpsertBucket), so the
+// lanes' batches never touch the same key and a store can write them side
+// by side: on PostgreSQL, two backends share the index maintenance that
+// bounds a large load. Each key stays in one lane, so its rows are still
+// applied in feed order.
+const writerLanes = 2
+
+// writer upserts incidents and quarantined rows in batches on goroutines of
+// its own, so the store's round trips overlap with parsing.
 type writer struct {
 	ctx    context.Context
 	st     geo.Store
@@ -18,30 +26,42 @@ type writer struct {
 	sum    *Summary
 	after  func(context.Context, []geo.Incident)
 
-	incs  []geo.Incident
-	quar  []geo.QuarantinedRow
-	jobs  chan func() error
-	done  chan struct{}
-	mu    sync.Mutex
-	first error
+	lanes   [writerLanes]writerLane
+	quar    []geo.QuarantinedRow
+	afterMu sync.Mutex
+	mu      sync.Mutex
+	first   error
+}
+
+// writerLane is one sequence of upserts: its pending batch and the
+// goroutine that runs its jobs in order.
+type writerLane struct {
+	incs []geo.Incident
+	jobs chan func() error
+	done chan struct{}
 }
 
 func newWriter(ctx context.Context, st geo.Store, loadID int64, size int, sum *Summary) *writer {
-	w := &writer{ctx: ctx, st: st, loadID: loadID, size: size, sum: sum,
-		jobs: make(chan func() error, 2), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		for job := range w.jobs {
-			if w.err() != nil {
-				continue
+	w := &writer{ctx: ctx, st: st, loadID: loadID, size: size, sum: sum}
+	for i := range w.lanes {
+		l := &w.lanes[i]
+		l.jobs, l.done = make(chan func() error, 2), make(chan struct{})
+		go func() {
+			defer close(l.done)
+			for job := range l.jobs {
+				if w.err() != nil {
+					continue
+				}
+				if err := job(); err != nil {
+					w.mu.Lock()
+					if w.first == nil {
+						w.first = err
+					}
+					w.mu.Unlock()
+				}
 			}
-			if err := job(); err != nil {
-				w.mu.Lock()
-				w.first = err
-				w.mu.Unlock()
-			}
-		}
-	}()
+		}()
+	}
 	return w
 }
 
@@ -54,9 +74,11 @@ func (w *writer) err() error {
 func (w *writer) failed() bool { return w.err() != nil }
 
 func (w *writer) addIncident(inc geo.Incident) {
-	w.incs = append(w.incs, inc)
-	if len(w.incs) >= w.size {
-		w.flushIncidents()
+	i := geo.UpsertBucket(inc.Source, inc.SourceID) % writerLanes
+	l := &w.lanes[i]
+	l.incs = append(l.incs, inc)
+	if len(l.incs) >= w.size {
+		w.flushIncidents(i)
 	}
 }
 
@@ -68,13 +90,14 @@ func (w *writer) addQuarantine(q geo.QuarantinedRow) {
 	}
 }
 
-func (w *writer) flushIncidents() {
-	if len(w.incs) == 0 {
+func (w *writer) flushIncidents(lane int) {
+	l := &w.lanes[lane]
+	if len(l.incs) == 0 {
 		return
 	}
-	batch := w.incs
-	w.incs = make([]geo.Incident, 0, w.size)
-	w.jobs <- func() error {
+	batch := l.incs
+	l.incs = make([]geo.Incident, 0, w.size)
+	l.jobs <- func() error {
 		res, err := w.st.UpsertIncidents(w.ctx, w.loadID, batch)
 		if err != nil {
 			return fmt.Errorf("upsert %d incidents: %w", len(batch), err)
@@ -85,7 +108,11 @@ func (w *writer) flushIncidents() {
 		w.sum.Unchanged += res.Unchanged
 		w.mu.Unlock()
 		if w.after != nil {
+			// One batch at a time, as with a single lane: hooks need not
+			// be safe for concurrent use.
+			w.afterMu.Lock()
 			w.after(w.ctx, batch)
+			w.afterMu.Unlock()
 		}
 		return nil
 	}
@@ -97,7 +124,7 @@ func (w *writer) flushQuarantine() {
 	}
 	batch := w.quar
 	w.quar = nil
-	w.jobs <- func() error {
+	w.lanes[0].jobs <- func() error {
 		if err := w.st.QuarantineRows(w.ctx, batch); err != nil {
 			return fmt.Errorf("quarantine %d rows: %w", len(batch), err)
 		}
@@ -109,11 +136,17 @@ func (w *writer) flushQuarantine() {
 // first write error.
 func (w *writer) close() error {
 	if w.ctx.Err() == nil {
-		w.flushIncidents()
+		for i := range w.lanes {
+			w.flushIncidents(i)
+		}
 		w.flushQuarantine()
 	}
-	close(w.jobs)
-	<-w.done
+	for i := range w.lanes {
+		close(w.lanes[i].jobs)
+	}
+	for i := range w.lanes {
+		<-w.lanes[i].done
+	}
 	if err := w.err(); err != nil {
 		return err
 	}
