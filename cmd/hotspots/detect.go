@@ -82,8 +82,10 @@ func (c DetectCmd) Run(ctx context.Context, a *App) error {
 		return err
 	}
 	defer st.Close()
-	if err := a.ensureAreas(ctx, st, city); err != nil {
-		return err
+	if !c.DryRun { // a dry run writes nothing, area layers included
+		if err := a.ensureAreas(ctx, st, city); err != nil {
+			return err
+		}
 	}
 	alerts := 0
 	var sink detect.Sink

@@ -102,6 +102,7 @@ func TestRunFindsPlantedAndIsReproducible(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			r1.Log = quiet
 			sum, err := r1.Run(ctx, w.asOf)
 			if err != nil {
 				t.Fatal(err)
@@ -115,6 +116,7 @@ func TestRunFindsPlantedAndIsReproducible(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			r2.Log = quiet
 			if _, err := r2.Run(ctx, w.asOf); err != nil {
 				t.Fatal(err)
 			}
@@ -181,6 +183,7 @@ func TestSeedChangesOnlyMonteCarlo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		r.Log = quiet
 		if _, err := r.Run(context.Background(), w.asOf); err != nil {
 			t.Fatal(err)
 		}
@@ -224,6 +227,7 @@ func TestEngineSinkRaisesAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Log = quiet
 	sum, err := r.Run(t.Context(), today)
 	if err != nil {
 		t.Fatal(err)
