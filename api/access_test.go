@@ -255,6 +255,7 @@ var accessMatrix = []matrixRow{
 	{route: "GET /", ok: okAll},
 	{route: "GET /static/*", ok: okAll, req: fixed("/static/app.js", "")},
 	{route: "GET /map/config.json", ok: okAll},
+	{route: "GET /api/v1/me", ok: okAll},
 	{route: "GET /tiles/:layer", ok: okAll, req: fixed("/tiles/hex.json", "")},
 	{route: "GET /tiles/:layer", ok: okAnalysts, req: fixed("/tiles/incidents.json", "")},
 	{route: "GET /tiles/:layer/:z/:x/:y", ok: okAll, req: fixed(hexTile, "")},

@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	e.GET("/", m.indexHandler)
 	e.GET("/static/*", m.staticHandler)
 	e.GET("/map/config.json", m.mapConfigHandler)
+	e.GET("/api/v1/me", s.meHandler) // who the map is signed in as (api/me.go)
 	e.GET("/tiles/:layer", m.tileJSONHandler)
 	e.GET("/tiles/:layer/:z/:x/:y", m.getTileHandler)
 	e.GET("/api/v1/cells/:cell/series", m.cellSeriesHandler)
