@@ -190,16 +190,18 @@ func (db *DB) AreaBinCounts(ctx context.Context, f geo.AreaCountFilter, edges []
 
 	if len(wholeMonths) > 0 {
 		// One row per area and kind with its months, counts and victims as
-		// arrays, read in primary-key order: about a thousand rows for a
-		// city-wide request instead of one per area, month and kind.
+		// arrays: about a thousand rows for a city-wide request instead of
+		// one per area, month and kind. The three aggregates of a group see
+		// its rows in one order, so element i of each array is one month;
+		// which order does not matter, and not asking for one spares a
+		// sort per group.
 		first, lastM := wholeMonths[0], wholeMonths[len(wholeMonths)-1]
 		monthBin := map[time.Time]int{}
 		for i, m := range wholeMonths {
 			monthBin[m] = int(wholeBins[i])
 		}
 		rows, err := db.pool.Query(ctx, `
-SELECT c.layer = '', c.area, c.kind, array_agg(c.month ORDER BY c.month), array_agg(c.n ORDER BY c.month),
-    array_agg(c.victims ORDER BY c.month)
+SELECT c.layer = '', c.area, c.kind, array_agg(c.month), array_agg(c.n), array_agg(c.victims)
 FROM area_month_counts c
 WHERE c.layer IN ($1, '') AND c.month >= $2 AND c.month <= $3 AND ($4::text[] IS NULL OR c.kind = ANY($4))
 GROUP BY c.layer, c.area, c.kind`, f.Layer, first, lastM, kinds)
