@@ -27,8 +27,9 @@ var matrixCallers = []string{"admin", "analyst", "outreach", "public", "anon"}
 
 // accessEnv is the API over a real store, with one real key per role.
 type accessEnv struct {
-	t       *testing.T
+	t       testing.TB
 	st      geo.Store
+	handler http.Handler
 	srv     *httptest.Server
 	secrets map[string]string // role -> secret; "anon" has none
 	subTeam string
@@ -38,7 +39,7 @@ type accessEnv struct {
 // newAccessEnv seeds st (areas, incidents, an alert), creates a key per
 // role through the store and serves the API without any test principal
 // middleware: every request authenticates as production does.
-func newAccessEnv(t *testing.T, st geo.Store, cfg Config) *accessEnv {
+func newAccessEnv(t testing.TB, st geo.Store, cfg Config) *accessEnv {
 	t.Helper()
 	ctx := context.Background()
 	seedAccessStore(t, st)
@@ -50,7 +51,7 @@ func newAccessEnv(t *testing.T, st geo.Store, cfg Config) *accessEnv {
 	s := New(cfg)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	env := &accessEnv{t: t, st: st, srv: srv, secrets: map[string]string{}, subTeam: "east"}
+	env := &accessEnv{t: t, st: st, handler: s.Handler(), srv: srv, secrets: map[string]string{}, subTeam: "east"}
 	for _, role := range []geo.Role{geo.RoleAdmin, geo.RoleAnalyst, geo.RoleOutreach, geo.RolePublic} {
 		_, secret, err := st.CreateKey(ctx, geo.APIKey{Name: "matrix " + string(role), Role: role, Team: "east"})
 		if err != nil {
@@ -62,7 +63,7 @@ func newAccessEnv(t *testing.T, st geo.Store, cfg Config) *accessEnv {
 }
 
 // openEmbedded opens a migrated embedded store in t's temp dir.
-func openEmbedded(t *testing.T) geo.Store {
+func openEmbedded(t testing.TB) geo.Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"), sqlite.Options{})
 	if err != nil {
@@ -77,7 +78,7 @@ func openEmbedded(t *testing.T) geo.Store {
 
 // seedAccessStore gives every route something to answer with: an area
 // layer, incidents in it, and an alert with case points.
-func seedAccessStore(t *testing.T, st geo.Store) {
+func seedAccessStore(t testing.TB, st geo.Store) {
 	t.Helper()
 	ctx := context.Background()
 	sq := func(p orb.Point, d float64) orb.MultiPolygon {
@@ -274,6 +275,8 @@ var accessMatrix = []matrixRow{
 	{route: "GET /api/v1/areas/layers", ok: okAll},
 	{route: "POST /api/v1/areas/layers", ok: okAdmin, req: fixed("/api/v1/areas/layers?id=matrix&name=Matrix&replace=true", layerBody)},
 	{route: "POST /api/v1/ingest/push", ok: okAnalysts, req: fixed("/api/v1/ingest/push", pushBody)},
+	{route: "POST /api/v1/detect", ok: okAnalysts},
+	{route: "GET /api/v1/detect/runs", ok: okAnalysts},
 
 	{route: "GET /api/v1/alerts", ok: okStaff},
 	{route: "GET /api/v1/alerts/stream", ok: okStaff},
@@ -327,7 +330,7 @@ func TestAccessMatrix(t *testing.T) {
 }
 
 func runAccessMatrix(t *testing.T, st geo.Store) {
-	env := newAccessEnv(t, st, Config{})
+	env := newAccessEnv(t, st, Config{Detector: storeDetector(t, st)})
 	s := New(Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 
 	// Every registered route is in the matrix and went through the guard.

@@ -32,6 +32,9 @@ type Config struct {
 	Simulated []string
 	// Alerts wires alerting (engine, stream broker, map URL); zero works.
 	Alerts AlertsConfig
+	// Detector runs detection on demand (POST /api/v1/detect); nil: the
+	// route answers 503.
+	Detector Detector
 	// Ingest are the options of pushed loads: the geocoder for rows sent
 	// with an address, and the alert hook. Its Logger is replaced.
 	Ingest ingest.Options

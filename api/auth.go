@@ -140,6 +140,8 @@ var routeAudience = map[string]audience{
 	"GET /api/v1/areas/layers":              everyone,
 	"POST /api/v1/areas/layers":             admins,
 	"POST /api/v1/ingest/push":              analysts,
+	"POST /api/v1/detect":                   analysts,
+	"GET /api/v1/detect/runs":               analysts, // parameters, no health data, but internal
 
 	"GET /api/v1/alerts":                       staff, // outreach: own areas, no points
 	"GET /api/v1/alerts/stream":                staff,

@@ -36,6 +36,10 @@ func (s *Server) routes() {
 	// Ingest push API for agencies reporting as incidents happen.
 	e.POST("/api/v1/ingest/push", s.pushIngestHandler)
 
+	// Detection on demand, and the record of runs behind every finding.
+	e.POST("/api/v1/detect", s.detectHandler)
+	e.GET("/api/v1/detect/runs", s.runsHandler)
+
 	// Alerts for outreach teams, their live stream, and subscriptions.
 	s.alertRoutes()
 

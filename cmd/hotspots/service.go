@@ -115,6 +115,7 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 		}
 		spawn("poller", p.Run)
 	}
+	var detector api.Detector
 	if o.Detect {
 		r, err := s.newRunner(detect.DefaultConfig())
 		if err != nil {
@@ -122,11 +123,12 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 		}
 		sch := &scheduler{svc: s, runner: r, At: o.DetectAt, Settle: o.DetectSettle, Check: min(15*time.Second, max(o.DetectSettle/2, 100*time.Millisecond)), log: s.a.Log}
 		spawn("detection", sch.Run)
+		detector = sch
 	}
 	srv := api.New(api.Config{
 		Store: s.st, City: s.city, Logger: s.a.Log, Version: Version(), Simulated: o.Simulated,
 		Alerts: api.AlertsConfig{Engine: s.engine, Broker: s.broker, MapURL: o.PublicURL},
-		Ingest: s.ingest,
+		Ingest: s.ingest, Detector: detector,
 	})
 	spawn("http", func(ctx context.Context) error {
 		return srv.Serve(ctx, o.Listen, o.Grace, func(addr net.Addr) {
