@@ -286,3 +286,38 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("default config: %v", err)
 	}
 }
+
+// TestEveryDetectorRuns runs all fourteen detectors, the optional ones
+// included, on the planted world in memory: each stores a run without
+// error, and the expectation-based scan finds the outbreak too.
+func TestEveryDetectorRuns(t *testing.T) {
+	w := plantWorld(t, asOfDay, 2*365+7, 4)
+	cfg := testConfig()
+	for i := range cfg.Groups {
+		cfg.Groups[i].Detectors = detect.AllDetectors
+	}
+	var c capture
+	r, err := detect.New(&detect.MemSource{Incidents: w.incs}, mustBaltimore(t), cfg, c.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Log = quiet
+	sum, err := r.Run(context.Background(), w.asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range cfg.Groups {
+		for _, d := range detect.AllDetectors {
+			if !slices.ContainsFunc(sum.Runs, func(rs detect.RunSummary) bool { return rs.Group == g.Name && rs.Detector == d }) {
+				t.Errorf("%s: no %s run", g.Name, d)
+			}
+		}
+	}
+	hot := outbreakCells(w, geo.DefaultDetectRes)
+	if fs := c.fs["ebpscan/overdose"]; !slices.ContainsFunc(fs, func(f geo.Finding) bool { return f.Category == "spike" && overlaps(f, hot) }) {
+		t.Errorf("ebpscan: no spike over the outbreak: %+v", fs)
+	}
+	if fs := c.fs["localmoran/overdose"]; !slices.ContainsFunc(fs, func(f geo.Finding) bool { return f.Category == "HH" }) {
+		t.Errorf("localmoran: no high-high cluster among %d findings", len(fs))
+	}
+}
