@@ -83,8 +83,10 @@ func TestDatabaseStoppedMidIngest(t *testing.T) {
 	if _, err := ingest.Load(ctx, st, city, m, feed, opts); err == nil {
 		t.Fatal("ingest succeeded although the database was stopped during it")
 	}
-	if batches != 2 {
-		t.Fatalf("%d batches committed before the stop took effect, want 2", batches)
+	// The writer keeps two upserts in flight, so a batch of the other lane
+	// may commit while the server stops; its hook still runs.
+	if batches < 2 {
+		t.Fatalf("%d batches committed, want the stop after the second", batches)
 	}
 
 	// The database is gone: alive, not ready.
@@ -101,9 +103,12 @@ func TestDatabaseStoppedMidIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if partial != 2*faultBatch {
-		t.Fatalf("%d incidents after the interrupted load, want the %d of the two committed batches", partial, 2*faultBatch)
+	// Batches are transactions: what is stored is exactly the committed
+	// batches, none half-written.
+	if partial != batches*faultBatch {
+		t.Fatalf("%d incidents after the interrupted load, want the %d of the %d committed batches", partial, batches*faultBatch, batches)
 	}
+	t.Logf("interrupted load kept %d committed batches (%d incidents)", batches, partial)
 
 	sum, err := ingest.Run(ctx, st, city, faultMapping, faultFile, runOpts())
 	if err != nil {
