@@ -36,7 +36,7 @@ func TestDetectRejectsBadFlagsWithOneLine(t *testing.T) {
 		"unknown detector": {[]string{"detect", "--detectors", "stpscan,nope"}, "nope"},
 		"unknown group":    {[]string{"detect", "--groups", "burglaries"}, "burglaries"},
 		"bad as-of":        {[]string{"detect", "--as-of", "yesterday"}, "--as-of"},
-		"bad resolution":   {[]string{"detect", "--res", "16"}, "resolution"},
+		"bad resolution":   {[]string{"detect", "--res", "12"}, "resolution"},
 		"bad replications": {[]string{"detect", "--replications", "-1"}, "replications"},
 	} {
 		t.Run(name, func(t *testing.T) {

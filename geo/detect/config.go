@@ -167,8 +167,11 @@ func (c Config) WithReplications(n int) Config {
 // Validate checks the settings, so a bad flag fails before any data is read.
 func (c Config) Validate() error {
 	switch {
-	case c.Res < 0 || c.Res > geo.FinestRes:
-		return geo.FieldErrorf("res", "resolution %d, want 0..%d", c.Res, geo.FinestRes)
+	case c.Res < 4 || c.Res > 10:
+		// Finer than 10 turns a city into millions of study cells and a
+		// 0.75-mile zone into a k-ring of dozens; coarser than 4 is a
+		// region, not a hot spot.
+		return geo.FieldErrorf("res", "resolution %d, want 4..10", c.Res)
 	case len(c.Groups) == 0:
 		return geo.FieldErrorf("groups", "no kind groups")
 	case c.EARSBaseline < 2:

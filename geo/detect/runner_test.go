@@ -269,7 +269,8 @@ func TestEngineSinkRaisesAlerts(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	for name, mod := range map[string]func(*detect.Config){
 		"unknown detector": func(c *detect.Config) { c.Detectors = []string{"nope"} },
-		"bad res":          func(c *detect.Config) { c.Res = 16 },
+		"too fine res":     func(c *detect.Config) { c.Res = 12 },
+		"too coarse res":   func(c *detect.Config) { c.Res = 3 },
 		"no groups":        func(c *detect.Config) { c.Groups = nil },
 		"window > study":   func(c *detect.Config) { c.Scan.MaxWindow = 40 },
 		"zero gistar days": func(c *detect.Config) { c.GiStarDays = []int{0} },
