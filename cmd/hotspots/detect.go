@@ -15,9 +15,9 @@ import (
 // demand, for a backfill, a cron job or an analyst checking a day.
 type DetectCmd struct {
 	AsOf         string   `name:"as-of" env:"HOTSPOTS_DETECT_AS_OF" placeholder:"DATE" help:"Last day analysed, YYYY-MM-DD or an RFC 3339 time, taken in the city's time zone. Default: now (today so far)."`
-	Detectors    []string `name:"detectors" env:"HOTSPOTS_DETECTORS" sep:"," placeholder:"NAME,..." help:"Detectors to run (default: each group's defaults). Known: stpscan, ebpscan, ears_c1, ears_c2, ears_c3, cusum, glrpois, ewma, gistar, localmoran, ehsa, knox, nearrepeat, concentration."`
-	Groups       []string `name:"groups" env:"HOTSPOTS_DETECT_GROUPS" sep:"," placeholder:"NAME,..." help:"Kind groups to analyse: overdoses, shootings (default: both)."`
-	Seed         uint64   `name:"seed" env:"HOTSPOTS_DETECT_SEED" help:"Base seed of the Monte Carlo detectors; each run records the seed it used. 0 derives one from the as-of date, so re-running a day reproduces it."`
+	Detectors    []string `name:"detectors" env:"HOTSPOTS_DETECTORS" sep:"," placeholder:"NAME" help:"Detectors to run (default: each group's defaults). Known: stpscan, ebpscan, ears_c1, ears_c2, ears_c3, cusum, glrpois, ewma, gistar, localmoran, ehsa, knox, nearrepeat, concentration."`
+	Groups       []string `name:"groups" env:"HOTSPOTS_DETECT_GROUPS" sep:"," placeholder:"NAME" help:"Kind groups to analyse: overdoses, shootings (default: both)."`
+	Seed         uint64   `name:"seed" env:"HOTSPOTS_DETECT_SEED" placeholder:"N" help:"Base seed of the Monte Carlo detectors; each run records the seed it used. 0 derives one from the as-of date, so re-running a day reproduces it."`
 	Replications int      `name:"replications" env:"HOTSPOTS_DETECT_REPLICATIONS" default:"999" help:"Monte Carlo replications of the scans and the Knox test (999 gives p-values to 0.001)."`
 	Res          int      `name:"res" env:"HOTSPOTS_DETECT_RES" default:"9" help:"H3 resolution of the count cube, 4..10 (9: about 0.1 km2 cells, block scale)."`
 	NoAlerts     bool     `name:"no-alerts" help:"Store runs and findings without evaluating the alert rules (e.g. for a backfill of past days)."`

@@ -20,9 +20,9 @@ import (
 // outbreaks injected into the city's real background data, so an analyst
 // can choose detectors and thresholds before relying on their alerts.
 type EvalCmd struct {
-	Background   []string `name:"background" env:"HOTSPOTS_EVAL_BACKGROUND" sep:"," default:"shootings,overdoses" placeholder:"NAME,..." help:"Backgrounds to inject into: shootings (the city's bundled shooting sample, or the store's shootings) and overdoses (a simulated stream on real geography, or the store's overdoses)."`
+	Background   []string `name:"background" env:"HOTSPOTS_EVAL_BACKGROUND" sep:"," default:"shootings,overdoses" placeholder:"NAME" help:"Backgrounds to inject into: shootings (the city's bundled shooting sample, or the store's shootings) and overdoses (a simulated stream on real geography, or the store's overdoses)."`
 	Source       string   `name:"source" env:"HOTSPOTS_EVAL_SOURCE" enum:"bundled,store" default:"bundled" help:"Background data: bundled (the sample files and simulated stream, loaded into a temporary store) or store (the incidents in the configured store)."`
-	Detectors    []string `name:"detectors" env:"HOTSPOTS_EVAL_DETECTORS" sep:"," placeholder:"NAME,..." help:"Detectors to evaluate (default: stpscan, ears_c1, ears_c2, ears_c3, cusum, gistar)."`
+	Detectors    []string `name:"detectors" env:"HOTSPOTS_EVAL_DETECTORS" sep:"," placeholder:"NAME" help:"Detectors to evaluate (default: stpscan, ears_c1, ears_c2, ears_c3, cusum, gistar)."`
 	Trials       int      `name:"trials" env:"HOTSPOTS_EVAL_TRIALS" default:"10" help:"Outbreaks injected per background; more trials, tighter sensitivity."`
 	Size         int      `name:"size" env:"HOTSPOTS_EVAL_SIZE" default:"8" help:"Extra cases per outbreak."`
 	RadiusM      float64  `name:"radius" env:"HOTSPOTS_EVAL_RADIUS" default:"300" help:"Outbreak radius in metres."`
@@ -30,7 +30,7 @@ type EvalCmd struct {
 	Lag          int      `name:"lag" env:"HOTSPOTS_EVAL_LAG" default:"3" help:"Days after an outbreak's end a detection still counts."`
 	Days         int      `name:"days" env:"HOTSPOTS_EVAL_DAYS" default:"30" help:"Evaluation period in days, ending on the background's last day (false alarms are counted over it)."`
 	Replications int      `name:"replications" env:"HOTSPOTS_EVAL_REPLICATIONS" default:"99" help:"Monte Carlo replications of the scans (99 decides p < 0.05; 999 as in production is slower)."`
-	Seed         uint64   `name:"seed" env:"HOTSPOTS_EVAL_SEED" default:"1" help:"Seed of the outbreaks, the simulated stream and the Monte Carlo runs: same seed, same evaluation."`
+	Seed         uint64   `name:"seed" env:"HOTSPOTS_EVAL_SEED" default:"1" placeholder:"N" help:"Seed of the outbreaks, the simulated stream and the Monte Carlo runs: same seed, same evaluation."`
 	Res          int      `name:"res" env:"HOTSPOTS_EVAL_RES" default:"9" help:"H3 resolution of the count cube."`
 	SimOverdoses int      `name:"sim-overdoses" env:"HOTSPOTS_EVAL_SIM_OVERDOSES" default:"6000" help:"Size of the simulated overdose stream (two years) for --source bundled."`
 	PNG          string   `name:"png" env:"HOTSPOTS_EVAL_PNG" default:"evaluation.png" type:"path" help:"Where to write the plot (PNG); empty: no plot."`
