@@ -1,6 +1,14 @@
 // Hotspots analyst map. Everything comes from this server: the vector tiles
 // (data and the street basemap), the map configuration and the alerts
 // stream. There are no text labels, so no glyphs are needed.
+//
+// Signing in: an API key comes from the address fragment (#key=...; a
+// fragment never reaches the server or its logs, and it is removed from
+// the address bar at once) or from the sign-in form, and is kept in
+// sessionStorage, so closing the tab forgets it. Every request to this
+// server carries it as "Authorization: Bearer <key>": fetch() calls, the
+// map's tile requests (transformRequest) and the alerts stream, which is
+// read with fetch() because EventSource cannot send headers.
 "use strict";
 
 (function () {
@@ -21,11 +29,134 @@
   ];
   const FAMILY_COLORS = { shooting: "#c0392b", overdose: "#6c3483", homicide: "#111111", shots_fired: "#e67e22" };
 
-  const state = { cfg: null, map: null, window: "365d", families: [], areaLayer: "", popup: null, alerts: null, alertsRetry: 0 };
+  const state = { cfg: null, map: null, window: "365d", families: [], areaLayer: "", popup: null, alerts: null, alertsRetry: 0,
+    me: null };
   // Tests and power users read the map from here.
   window.hotspots = state;
 
   const $ = (id) => document.getElementById(id);
+
+  // The API key. Only this closure holds it: it is not on window.hotspots.
+  const KEY_STORE = "hotspots.apiKey";
+  const REJECTED_STORE = "hotspots.keyRejected";
+  let apiKey = "";
+
+  function storage() {
+    try { return window.sessionStorage; } catch (e) { return null; } // storage disabled: keep the key in memory
+  }
+
+  // readKey takes a key from #key=... (dropping it from the address bar and
+  // from history) or else from sessionStorage.
+  function readKey() {
+    const hash = location.hash.replace(/^#/, "");
+    if (hash) {
+      const parts = hash.split("&");
+      const i = parts.findIndex((p) => p.startsWith("key="));
+      if (i >= 0) {
+        let key = parts[i].slice(4);
+        try { key = decodeURIComponent(key); } catch (e) { /* use it as written */ }
+        parts.splice(i, 1);
+        history.replaceState(history.state, "", location.pathname + location.search + (parts.length ? "#" + parts.join("&") : ""));
+        key = key.trim();
+        if (key) { saveKey(key); return key; }
+      }
+    }
+    const s = storage();
+    return (s && s.getItem(KEY_STORE)) || "";
+  }
+
+  function saveKey(key) {
+    apiKey = key;
+    const s = storage();
+    if (s) { if (key) s.setItem(KEY_STORE, key); else s.removeItem(KEY_STORE); }
+  }
+
+  function sameOrigin(url) {
+    try { return new URL(url, location.href).origin === location.origin; } catch (e) { return false; }
+  }
+
+  // authHeaders adds the key to headers of a request to this server only.
+  function authHeaders(url, headers) {
+    const h = Object.assign({}, headers);
+    if (apiKey && sameOrigin(url)) h.Authorization = "Bearer " + apiKey;
+    return h;
+  }
+
+  // api fetches from this server with the key. A 401 to a request that
+  // carried a key means the key was revoked while in use: start over as
+  // the public, saying why.
+  async function api(url, opts) {
+    const o = Object.assign({}, opts);
+    o.headers = authHeaders(url, Object.assign({ Accept: "application/json" }, o.headers));
+    const sent = !!o.headers.Authorization;
+    const r = await fetch(url, o);
+    if (r.status === 401 && sent) keyRejected();
+    return r;
+  }
+
+  function keyRejected() {
+    if (!apiKey) return;
+    saveKey("");
+    const s = storage();
+    if (s) s.setItem(REJECTED_STORE, "1");
+    location.reload();
+  }
+
+  // checkKey asks the server who a key belongs to: the principal, or null
+  // when the key is refused (401).
+  async function checkKey(key) {
+    const r = await fetch("/api/v1/me", { headers: { Accept: "application/json", Authorization: "Bearer " + key } });
+    if (r.status === 401) return null;
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    return r.json();
+  }
+
+  const REJECTED_TEXT = "That API key was not accepted (unknown, mistyped or revoked). Showing the public view.";
+
+  // buildAccount shows who is signed in, with a form to sign in or a
+  // button to sign out.
+  function buildAccount(rejected) {
+    const me = state.me, cfg = state.cfg;
+    const who = $("signed-in");
+    const form = $("sign-in"), out = $("sign-out"), msg = $("auth-message");
+    const role = (me && me.role) || cfg.principal.role;
+    if (me && me.authenticated) {
+      who.textContent = "Signed in as " + me.name + " (" + role + ")";
+    } else if (role !== "public") {
+      who.textContent = "Signed in as " + role; // authenticated without a key of ours (e.g. a proxy)
+    } else {
+      who.textContent = "Not signed in: public view";
+    }
+    document.body.dataset.role = role;
+    form.hidden = !!apiKey;
+    out.hidden = !apiKey;
+    msg.hidden = !rejected;
+    if (rejected) msg.textContent = REJECTED_TEXT;
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const key = $("api-key").value.trim();
+      if (!key) return;
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const who = await checkKey(key);
+        if (!who) {
+          msg.textContent = "That API key was not accepted (unknown, mistyped or revoked).";
+          msg.hidden = false;
+          $("api-key").select();
+          return;
+        }
+        saveKey(key);
+        location.reload(); // every layer, count and panel as this key sees them
+      } catch (err) {
+        msg.textContent = "Could not check the key: " + err.message;
+        msg.hidden = false;
+      } finally {
+        button.disabled = false;
+      }
+    };
+    out.onclick = () => { saveKey(""); location.reload(); };
+  }
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -147,8 +278,14 @@
     const cfg = state.cfg;
     const toggles = $("layer-toggles");
     for (const [name, g] of Object.entries(GROUPS)) {
-      if (g.points && !cfg.principal.sees_points) continue;
       const box = el("input", { type: "checkbox", id: "toggle-" + name });
+      if (g.points && !cfg.principal.sees_points) {
+        // Shown, but off, with the reason: exact points need an analyst key.
+        box.disabled = true;
+        const note = cfg.principal.role === "public" ? "sign in as an analyst to see points" : "not for role " + cfg.principal.role;
+        toggles.append(el("label", { class: "row disabled", title: note }, box, g.label, el("span", { class: "muted", text: "(" + note + ")" })));
+        continue;
+      }
       box.checked = g.on;
       box.addEventListener("change", applyVisibility);
       toggles.append(el("label", { class: "row" }, box, g.label));
@@ -208,7 +345,8 @@
     }
     $("privacy-note").textContent = cfg.principal.suppressed
       ? "Public view: counts from 1 to " + (cfg.suppress_below - 1) + " are hidden; hexagons are at most block-sized."
-      : "Signed in as " + cfg.principal.role + ".";
+      : "Counts are not suppressed for role " + cfg.principal.role + "." +
+        (cfg.principal.sees_points ? " Exact incident points are available; every point-level read is logged." : "");
   }
 
   function refreshTiles() {
@@ -277,7 +415,7 @@
 
   async function loadSparkline(url, into) {
     try {
-      const r = await fetch(url, { headers: { Accept: "application/json" } });
+      const r = await api(url);
       if (!r.ok) throw new Error("HTTP " + r.status);
       const s = await r.json();
       into.append(sparkline(s));
@@ -313,15 +451,29 @@
   }
 
   // Alerts: a live stream when the server has one; a visible state when not.
+  // The stream is text/event-stream read with fetch(), not EventSource,
+  // because EventSource cannot send the Authorization header. It behaves
+  // like EventSource: named events, "retry:" sets the reconnect delay and a
+  // reconnect sends Last-Event-ID so the server replays what was missed.
   function connectAlerts() {
     if (state.alerts) state.alerts.close();
+    clearTimeout(state.alertsRetry);
     const status = $("alerts-status");
     const setStatus = (text, cls) => { status.textContent = text; status.className = "status " + (cls || ""); };
-    if (!window.EventSource) { setStatus("alerts unavailable", "unavailable"); return; }
-    let es;
-    try { es = new EventSource(state.cfg.alerts_stream || "/api/v1/alerts/stream"); } catch (e) { setStatus("alerts unavailable", "unavailable"); return; }
-    state.alerts = es;
-    es.onopen = () => setStatus("live", "live");
+    if (state.cfg.principal.role === "public") { setStatus("sign in to see alerts", "unavailable"); return; }
+    if (!window.fetch || !window.AbortController || !window.TextDecoder || !window.ReadableStream) {
+      setStatus("alerts unavailable", "unavailable");
+      return;
+    }
+    const ctl = new AbortController();
+    const conn = { closed: false, close() { this.closed = true; ctl.abort(); } };
+    state.alerts = conn;
+    let retry = 3000, lastId = "";
+    const again = (ms) => {
+      if (conn.closed) return;
+      clearTimeout(state.alertsRetry);
+      state.alertsRetry = setTimeout(connectAlerts, ms);
+    };
     // Events are {type, at, alert: {id, title, status, ...}} named
     // "alert.raised", "alert.updated" and so on; a later event of the same
     // alert replaces its line.
@@ -342,26 +494,95 @@
       list.prepend(li);
       while (list.children.length > 50) list.lastChild.remove();
     };
-    es.onmessage = show;
-    for (const t of ["alert", "alert.raised", "alert.updated", "alert.reopened", "alert.acknowledged", "alert.resolved"]) es.addEventListener(t, show);
-    es.onerror = () => {
-      if (es.readyState === EventSource.CLOSED) {
-        setStatus("alerts unavailable", "unavailable");
-        clearTimeout(state.alertsRetry);
-        state.alertsRetry = setTimeout(connectAlerts, 60000);
-      } else {
+    const run = async () => {
+      const url = state.cfg.alerts_stream || "/api/v1/alerts/stream";
+      const headers = { Accept: "text/event-stream" };
+      if (lastId) headers["Last-Event-ID"] = lastId;
+      let r;
+      try {
+        r = await fetch(url, { headers: authHeaders(url, headers), cache: "no-store", signal: ctl.signal });
+      } catch (err) {
+        if (conn.closed) return;
         setStatus("reconnecting…", "");
+        again(retry);
+        return;
       }
+      if (r.status === 401 && apiKey) { keyRejected(); return; }
+      if (!r.ok || !(r.headers.get("Content-Type") || "").startsWith("text/event-stream") || !r.body) {
+        // No stream here (404), not for this key (403), or down (503):
+        // say so, and look again in a minute.
+        setStatus("alerts unavailable", "unavailable");
+        if (r.body) r.body.cancel().catch(() => {});
+        again(60000);
+        return;
+      }
+      setStatus("live", "live");
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "", data = [], name = "", id = null;
+      const line = (l) => {
+        if (l === "") { // blank line: dispatch the event
+          if (id !== null) lastId = id;
+          if (data.length) show({ type: name || "message", data: data.join("\n"), lastEventId: lastId });
+          data = []; name = ""; id = null;
+          return;
+        }
+        if (l[0] === ":") return; // comment (heartbeat)
+        const c = l.indexOf(":");
+        const field = c < 0 ? l : l.slice(0, c);
+        let value = c < 0 ? "" : l.slice(c + 1);
+        if (value[0] === " ") value = value.slice(1);
+        if (field === "data") data.push(value);
+        else if (field === "event") name = value;
+        else if (field === "id" && !value.includes("\0")) id = value;
+        else if (field === "retry" && /^\d+$/.test(value)) retry = Number(value);
+      };
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += dec.decode(value, { stream: true });
+          let m;
+          while ((m = /\r\n|\r|\n/.exec(buf))) {
+            // A lone \r at the end may be the first half of \r\n: wait.
+            if (m[0] === "\r" && m.index === buf.length - 1) break;
+            line(buf.slice(0, m.index));
+            buf = buf.slice(m.index + m[0].length);
+          }
+        }
+      } catch (err) {
+        if (conn.closed) return;
+      }
+      if (conn.closed) return;
+      setStatus("reconnecting…", "");
+      again(retry);
     };
+    run();
   }
 
   async function start() {
-    const r = await fetch("/map/config.json", { headers: { Accept: "application/json" } });
+    apiKey = readKey();
+    const s = storage();
+    let rejected = !!(s && s.getItem(REJECTED_STORE));
+    if (s) s.removeItem(REJECTED_STORE);
+    if (apiKey) {
+      // Check the key before anything uses it: a refused key falls back to
+      // the public view with a message, not to a map of 401s.
+      const me = await checkKey(apiKey).catch(() => undefined); // undefined: could not check; carry on
+      if (me === null) { saveKey(""); rejected = true; } else if (me) state.me = me;
+    }
+    let r = await fetch("/map/config.json", { headers: authHeaders("/map/config.json", { Accept: "application/json" }) });
+    if (r.status === 401 && apiKey) { saveKey(""); rejected = true; state.me = null; r = await api("/map/config.json"); }
+    if (!r.ok) throw new Error("map configuration: HTTP " + r.status);
     state.cfg = await r.json();
+    buildAccount(rejected);
     buildControls();
     state.map = new maplibregl.Map({
       container: "map",
       style: { version: 8, sources: sources(), layers: layers() },
+      // Tiles and TileJSON are fetched by MapLibre (partly in a worker);
+      // this adds the key to those going to this server, and only those.
+      transformRequest: (url) => (apiKey && sameOrigin(url) ? { url, headers: authHeaders(url) } : undefined),
       center: state.cfg.center,
       zoom: state.cfg.zoom,
       maxZoom: 18,
@@ -372,6 +593,8 @@
     state.map.addControl(new maplibregl.ScaleControl());
     state.map.on("load", () => { applyVisibility(); document.body.dataset.mapLoaded = "true"; });
     state.map.on("click", onClick);
+    // A tile refused with 401 while signed in: the key was revoked.
+    state.map.on("error", (e) => { if (e && e.error && e.error.status === 401 && apiKey) keyRejected(); });
     for (const id of ["hex-fill", "areas-fill", "hotspots-fill", "clusters-fill", "incidents"]) {
       state.map.on("mouseenter", id, () => { state.map.getCanvas().style.cursor = "pointer"; });
       state.map.on("mouseleave", id, () => { state.map.getCanvas().style.cursor = ""; });
