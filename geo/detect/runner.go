@@ -16,6 +16,9 @@ import (
 
 	"hotspots/cities"
 	"hotspots/geo"
+	"hotspots/geo/cluster"
+	"hotspots/geo/spatial"
+	"hotspots/geo/temporal"
 )
 
 // Runner runs the configured detectors over a source and hands each run to
@@ -208,14 +211,14 @@ type runParams struct {
 // The evaluation harness counts detections and false alarms with it.
 func IsSignal(f geo.Finding) bool {
 	switch f.Kind {
-	case "cluster":
-		return f.Category == "spike"
-	case "area_alarm":
+	case cluster.KindCluster:
+		return f.Category == cluster.CategorySpike
+	case temporal.FindingKind:
 		return true
-	case "near_repeat":
-		return f.Category == "risk_zone" || (f.PValue != nil && *f.PValue < 0.05)
-	case "hotspot":
-		return f.Category == "hot_99" || f.Category == "hot_95"
+	case cluster.KindNearRepeat:
+		return f.Category == cluster.CategoryRiskZone || (f.PValue != nil && *f.PValue < 0.05)
+	case spatial.FindingKind:
+		return f.Category == spatial.Bin(3).Category() || f.Category == spatial.Bin(2).Category()
 	}
 	return false
 }
@@ -234,30 +237,44 @@ func localDay(t time.Time, loc *time.Location) time.Time {
 }
 
 // layers picks the area layers of the temporal detectors: the configured
-// ones, or every layer valid on day.
+// ones, or else every layer valid on day keeping, of several layers of one
+// kind, only the latest vintage (2020 neighborhoods, not also the 2010
+// ones), so one spike does not alarm twice for the same kind of area.
+// Custom layers are all kept.
 func (r *Runner) layers(ctx context.Context, day time.Time) ([]geo.AreaLayer, error) {
 	all, err := r.src.Layers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("detect: layers: %w", err)
 	}
+	if len(r.cfg.Layers) > 0 {
+		var out []geo.AreaLayer
+		for _, id := range r.cfg.Layers {
+			i := slices.IndexFunc(all, func(l geo.AreaLayer) bool { return l.ID == id })
+			if i < 0 {
+				return nil, geo.Errorf(geo.ENOTFOUND, "detect: area layer %q is not in the store", id)
+			}
+			out = append(out, all[i])
+		}
+		return out, nil
+	}
+	latest := map[string]geo.AreaLayer{}
 	var out []geo.AreaLayer
 	for _, l := range all {
-		if len(r.cfg.Layers) > 0 {
-			if slices.Contains(r.cfg.Layers, l.ID) {
-				out = append(out, l)
-			}
-			continue
-		}
 		if (l.ValidFrom != nil && day.Before(*l.ValidFrom)) || (l.ValidTo != nil && !day.Before(*l.ValidTo)) {
 			continue
 		}
-		out = append(out, l)
-	}
-	for _, id := range r.cfg.Layers {
-		if !slices.ContainsFunc(out, func(l geo.AreaLayer) bool { return l.ID == id }) {
-			return nil, geo.Errorf(geo.ENOTFOUND, "detect: area layer %q is not in the store", id)
+		if l.Kind == "custom" || l.Kind == "" {
+			out = append(out, l)
+			continue
+		}
+		if prev, ok := latest[l.Kind]; !ok || l.Vintage > prev.Vintage || (l.Vintage == prev.Vintage && l.ID > prev.ID) {
+			latest[l.Kind] = l
 		}
 	}
+	for _, l := range latest {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b geo.AreaLayer) int { return compareStr(a.ID, b.ID) })
 	return out, nil
 }
 

@@ -322,3 +322,41 @@ func TestEveryDetectorRuns(t *testing.T) {
 		t.Errorf("localmoran: no high-high cluster among %d findings", len(fs))
 	}
 }
+
+// TestAreaLayersOnePerKind: of two neighborhood vintages only the latest
+// alarms, a layer no longer valid is skipped, custom layers are kept, and
+// without a city layer a city-wide series is added.
+func TestAreaLayersOnePerKind(t *testing.T) {
+	w := plantWorld(t, asOfDay, 60, 5)
+	ended := asOfDay.AddDate(-1, 0, 0)
+	layers := []geo.AreaLayer{
+		{ID: "nbhd_2010", Kind: "neighborhood", Vintage: "2010"},
+		{ID: "nbhd_2020", Kind: "neighborhood", Vintage: "2020"},
+		{ID: "pd_old", Kind: "police_district", Vintage: "1959", ValidTo: &ended},
+		{ID: "my_zones", Kind: "custom"},
+	}
+	incs := slices.Clone(w.incs)
+	for i := range incs {
+		code := incs[i].Areas[districtLayer]
+		incs[i].Areas = map[string]string{"nbhd_2010": code, "nbhd_2020": code, "pd_old": code, "my_zones": code}
+	}
+	cfg := testConfig()
+	cfg.Detectors = []string{detect.EARSC1}
+	var c capture
+	r, err := detect.New(&detect.MemSource{Incidents: incs, AreaLayers: layers}, mustBaltimore(t), cfg, c.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Log = quiet
+	if _, err := r.Run(context.Background(), w.asOf); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range c.fs["ears_c1/overdose"] {
+		got[f.Layer] = true
+	}
+	want := map[string]bool{"nbhd_2020": true, "my_zones": true, "city": true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("EARS C1 alarmed in layers %v, want %v", got, want)
+	}
+}
