@@ -85,9 +85,10 @@ type Config struct {
 	// EBP is the expectation-based Poisson scan.
 	EBP cluster.EBPConfig `json:"ebp"`
 
-	// Layers are the area layers of the temporal detectors; nil: every
-	// layer in the store valid on the as-of day. A city-wide series is
-	// added under layer "city" when the store has no layer of kind city.
+	// Layers are the area layers of the temporal detectors; nil: of the
+	// layers in the store valid on the as-of day, the latest vintage of
+	// each kind and every custom layer. A city-wide series is added under
+	// layer "city" when no chosen layer is of kind city.
 	Layers []string `json:"layers,omitempty"`
 	// EARSBaseline is the EARS baseline in days (7, surveillance's default).
 	EARSBaseline int `json:"ears_baseline"`
