@@ -8,11 +8,12 @@
 #
 # Environment: RATE (500), DURATION (60s), ROWS per concurrent ingest
 # (200000), INGEST (1; 0 measures tiles alone), CONCURRENCY (4096 requests
-# in flight before loadgen drops one), LAYERS (hex), ZOOMS (11-15), LOADGEN_ARGS (extra loadgen flags,
-# e.g. '-header "Authorization: Bearer KEY"' where anonymous tiles are rate
-# limited). Uses a throwaway database on the local PostGIS
-# (scripts/provision-postgis.sh), dropped on exit; traffic goes to
-# 127.0.0.1 only. Exits non-zero when any request failed or was dropped.
+# in flight before loadgen drops one), LAYERS (hex), ZOOMS (11-15),
+# LOADGEN_ARGS (extra loadgen flags, e.g. '-header "Authorization: Bearer
+# KEY"'), SERVE_ARGS (extra serve flags). Uses a throwaway database on the
+# local PostGIS (scripts/provision-postgis.sh), dropped on exit; traffic
+# goes to 127.0.0.1 only. Exits non-zero when any request failed or was
+# dropped, or an ingest failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,7 +69,15 @@ done
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
-"$work/hotspots" serve --listen "127.0.0.1:$port" --no-poll >"$work/serve.log" 2>&1 &
+# The load comes from one address without a key: a per-key rate limit would
+# measure the limiter, not the server, so it is switched off when serve has one.
+serve_args=(--listen "127.0.0.1:$port" --no-poll)
+if "$work/hotspots" serve --help 2>/dev/null | grep -q -- '--rate-limit'; then
+	serve_args+=(--rate-limit=0)
+fi
+# shellcheck disable=SC2206
+serve_args+=(${SERVE_ARGS:-})
+"$work/hotspots" serve "${serve_args[@]}" >"$work/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 120); do
 	curl -fsS "$url/readyz" >/dev/null 2>&1 && break
