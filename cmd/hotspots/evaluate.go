@@ -24,9 +24,9 @@ type EvalCmd struct {
 	Source       string   `name:"source" env:"HOTSPOTS_EVAL_SOURCE" enum:"bundled,store" default:"bundled" help:"Background data: bundled (the sample files and simulated stream, loaded into a temporary store) or store (the incidents in the configured store)."`
 	Detectors    []string `name:"detectors" env:"HOTSPOTS_EVAL_DETECTORS" sep:"," placeholder:"NAME" help:"Detectors to evaluate (default: stpscan, ears_c1, ears_c2, ears_c3, cusum, gistar)."`
 	Trials       int      `name:"trials" env:"HOTSPOTS_EVAL_TRIALS" default:"10" help:"Outbreaks injected per background; more trials, tighter sensitivity."`
-	Size         int      `name:"size" env:"HOTSPOTS_EVAL_SIZE" default:"8" help:"Extra cases per outbreak."`
+	Size         int      `name:"size" env:"HOTSPOTS_EVAL_SIZE" default:"6" help:"Extra cases per outbreak."`
 	RadiusM      float64  `name:"radius" env:"HOTSPOTS_EVAL_RADIUS" default:"300" help:"Outbreak radius in metres."`
-	Duration     int      `name:"duration" env:"HOTSPOTS_EVAL_DURATION" default:"5" help:"Outbreak length in days."`
+	Duration     int      `name:"duration" env:"HOTSPOTS_EVAL_DURATION" default:"7" help:"Outbreak length in days."`
 	Lag          int      `name:"lag" env:"HOTSPOTS_EVAL_LAG" default:"3" help:"Days after an outbreak's end a detection still counts."`
 	Days         int      `name:"days" env:"HOTSPOTS_EVAL_DAYS" default:"30" help:"Evaluation period in days, ending on the background's last day (false alarms are counted over it)."`
 	Replications int      `name:"replications" env:"HOTSPOTS_EVAL_REPLICATIONS" default:"99" help:"Monte Carlo replications of the scans (99 decides p < 0.05; 999 as in production is slower)."`

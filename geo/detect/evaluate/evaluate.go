@@ -51,9 +51,9 @@ var DefaultDetectors = []string{detect.STPScan, detect.EARSC1, detect.EARSC2, de
 type Options struct {
 	Detectors []string // DefaultDetectors
 	Trials    int      // outbreaks injected, 10
-	Size      int      // extra cases per outbreak, 8
+	Size      int      // extra cases per outbreak, 6
 	RadiusM   float64  // outbreak radius, 300 m
-	Duration  int      // outbreak days, 5
+	Duration  int      // outbreak days, 7
 	// Lag is how many days after the outbreak's last day a detection still
 	// counts; 3. A negative value means 0.
 	Lag int
@@ -79,8 +79,8 @@ func (o *Options) defaults() {
 		}
 	}
 	def(&o.Trials, 10)
-	def(&o.Size, 8)
-	def(&o.Duration, 5)
+	def(&o.Size, 6)
+	def(&o.Duration, 7)
 	def(&o.Days, 30)
 	def(&o.Replications, 99)
 	def(&o.Res, geo.DefaultDetectRes)
