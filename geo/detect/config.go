@@ -245,6 +245,15 @@ func (c Config) detectors(g Group) []string {
 	return out
 }
 
+// temporalDetector reports whether d reads the area series.
+func temporalDetector(d string) bool {
+	switch d {
+	case EARSC1, EARSC2, EARSC3, CUSUM, GLRPois, EWMA:
+		return true
+	}
+	return false
+}
+
 // spanDays is how many days up to the as-of day a group's detectors read.
 func (c Config) spanDays(ds []string) int {
 	span := 1

@@ -29,6 +29,10 @@ type groupData struct {
 
 	graph *spatial.Graph // k-ring graph of cells, built on first use
 	knox  *cluster.KnoxResult
+	// temporalDays is the longest series a temporal detector of the group
+	// reads; areas caches the area series of that length.
+	temporalDays int
+	areas        []series
 }
 
 type cellDay struct {
@@ -129,7 +133,29 @@ type series struct {
 // areaSeries returns the daily series of every area with incidents in the
 // last n days, per layer, plus a city-wide series when no layer is of kind
 // city. Areas are in code order, so findings come out in a stable order.
+// The counts are read once per group, for the longest temporal detector,
+// and shared: EARS and the charts of one group ask the store once per
+// layer.
 func (gd *groupData) areaSeries(ctx context.Context, n int) ([]series, error) {
+	if gd.areas == nil {
+		all, err := gd.loadAreaSeries(ctx, max(n, gd.temporalDays))
+		if err != nil {
+			return nil, err
+		}
+		gd.areas = all
+	}
+	out := make([]series, 0, len(gd.areas))
+	for _, s := range gd.areas {
+		y := s.y[len(s.y)-n:]
+		if slices.ContainsFunc(y, func(v float64) bool { return v != 0 }) {
+			out = append(out, series{layer: s.layer, area: s.area, y: y})
+		}
+	}
+	return out, nil
+}
+
+// loadAreaSeries reads the series of the last n days.
+func (gd *groupData) loadAreaSeries(ctx context.Context, n int) ([]series, error) {
 	first, from, to := gd.lastDays(n)
 	var out []series
 	hasCity := false

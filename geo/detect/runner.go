@@ -137,6 +137,7 @@ func (r *Runner) Run(ctx context.Context, asOf time.Time) (Summary, error) {
 			return s, fmt.Errorf("detect %s: %w", g.Name, err)
 		}
 		gd.layers, gd.seed = layers, s.Seed
+		gd.temporalDays = r.cfg.spanDays(slices.DeleteFunc(slices.Clone(ds), func(d string) bool { return !temporalDetector(d) }))
 		for _, d := range ds {
 			t0 := time.Now()
 			outs, err := gd.run(ctx, d)
