@@ -110,13 +110,22 @@ func New(reg *prometheus.Registry) *Metrics {
 	return m
 }
 
-// Registry is the registry the metrics live on, for adding others.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// Registry is the registry the metrics live on, for adding others; nil
+// for a nil *Metrics.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
 
 // Handler serves the registry in the Prometheus text format (GET /metrics).
 // A metric that fails to gather is reported in the response rather than
 // failing the scrape, so one bad collector does not blind the dashboard.
 func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 

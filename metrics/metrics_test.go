@@ -129,6 +129,11 @@ func TestNilMetrics(t *testing.T) {
 	if err := m.WatchPool(func() notify.PoolStats { return notify.PoolStats{} }); err != nil {
 		t.Fatal(err)
 	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusNotFound || m.Registry() != nil {
+		t.Fatalf("nil metrics served %d", rec.Code)
+	}
 }
 
 func get(t *testing.T, url string) int {
