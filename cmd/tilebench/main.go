@@ -16,6 +16,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -25,15 +26,19 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -76,7 +81,19 @@ func run() error {
 	flag.IntVar(&o.load, "load", 1_000_000, "load clustered synthetic incidents until the store holds this many")
 	flag.StringVar(&o.query, "query", "window=all", "query string of the hex tile requests")
 	flag.StringVar(&o.targets, "targets", "postgis,hotspots", "what to measure uncached")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load generator (or, with -serve, the server) here")
+	serveMode := flag.String("serve", "", "internal: serve the API on a loopback port with the tile cache on or off, print the address, run until killed")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	o.bands = strings.Split(bands, ",")
 	for _, s := range strings.Split(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -88,8 +105,11 @@ func run() error {
 	if o.dbURL == "" {
 		return errors.New("no database: set -database-url or HOTSPOTS_DATABASE_URL")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *serveMode != "" {
+		return serveChild(ctx, o.dbURL, *serveMode == "cached")
+	}
 
 	st, err := postgis.Open(ctx, o.dbURL, postgis.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -109,6 +129,7 @@ func run() error {
 		return err
 	}
 	pcfg.MaxConns = int32(max(slices.Max(o.conc), 4))
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "tilebench-mvt"
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return err
@@ -117,23 +138,35 @@ func run() error {
 	if err := buildHexR9(ctx, st, pool); err != nil {
 		return err
 	}
-	city, err := cities.Open("baltimore")
+	// The servers run in processes of their own, so their CPU time can be
+	// told apart from the load generator's.
+	uncached, err := startChild(ctx, o.dbURL, "uncached")
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.DiscardHandler)
-	uncached, err := serve(api.New(api.Config{Store: st, City: city, Logger: logger, TileCacheBytes: -1}).Handler())
+	defer uncached.stop()
+	cached, err := startChild(ctx, o.dbURL, "cached")
 	if err != nil {
 		return err
 	}
-	cached, err := serve(api.New(api.Config{Store: st, City: city, Logger: logger}).Handler())
-	if err != nil {
-		return err
+	defer cached.stop()
+	// Open every connection now, so the backends whose CPU is counted
+	// are all there before the first measurement.
+	var conns []*pgxpool.Conn
+	for range pcfg.MaxConns {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Release()
 	}
 
 	fmt.Printf("tilebench: %s, %d CPUs, %s per run\n", time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), o.duration)
-	fmt.Println("| band | conc | target | req/s | p50 ms | p99 ms | errors | hotspots/postgis |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| band | conc | target | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs postgis | CPU/req vs postgis |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, band := range o.bands {
 		tiles, err := readTiles(filepath.Join(o.tilesDir, "zxy-"+band+".txt"))
 		if err != nil {
@@ -142,42 +175,46 @@ func run() error {
 		// One request per zoom first: the hex layer's in-memory aggregate
 		// for that resolution is built once per data version, as in a
 		// running server, and the database gets its buffers warm.
-		if err := warm(ctx, uncached, pool, tiles, o.query); err != nil {
+		if err := warm(ctx, uncached.url, pool, tiles, o.query); err != nil {
 			return err
 		}
 		for _, c := range o.conc {
-			var pgRate float64
+			var pg result
 			for _, target := range strings.Split(o.targets, ",") {
 				var r result
 				switch target {
 				case "postgis":
-					r = measure(ctx, c, o.duration, tiles, pgFetcher(pool))
-					pgRate = r.rate
+					r = measure(ctx, c, o.duration, tiles, pgFetcher(pool), cpuOf(ctx, pool, "tilebench-mvt"))
+					pg = r
 				case "hotspots":
-					r = measure(ctx, c, o.duration, tiles, httpFetcher(uncached, o.query, c))
+					r = measure(ctx, c, o.duration, tiles, httpFetcher(uncached.url, o.query, c), uncached.cpu(ctx, pool))
 				default:
 					return fmt.Errorf("unknown target %q", target)
 				}
-				ratio := ""
-				if target == "hotspots" && pgRate > 0 {
-					ratio = fmt.Sprintf("%.1f×", r.rate/pgRate)
+				vsRate, vsCPU := "", ""
+				if target == "hotspots" && pg.rate > 0 {
+					vsRate = fmt.Sprintf("%.2f×", r.rate/pg.rate)
+					if r.cpuPerReq > 0 {
+						vsCPU = fmt.Sprintf("%.2f× less", pg.cpuPerReq/r.cpuPerReq)
+					}
 				}
-				fmt.Printf("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %s |\n", band, c, target+" uncached",
-					r.rate, ms(r.p50), ms(r.p99), r.errors, ratio)
+				fmt.Printf("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %.0f | %s | %s |\n", band, c, target+" uncached",
+					r.rate, ms(r.p50), ms(r.p99), r.errors, r.cpuPerReq, vsRate, vsCPU)
 			}
 		}
 		if o.cachedC > 0 {
-			fill := httpFetcher(cached, o.query, 1)
+			fill := httpFetcher(cached.url, o.query, 1)
 			for _, t := range tiles {
 				if err := fill(ctx, t); err != nil {
 					return fmt.Errorf("fill cache: %w", err)
 				}
 			}
-			r := measure(ctx, o.cachedC, o.duration, tiles, httpFetcher(cached, o.query, o.cachedC))
-			fmt.Printf("| %s | %d | %s | %.0f | %.2f | %.2f | %d | |\n", band, o.cachedC, "hotspots cached",
-				r.rate, ms(r.p50), ms(r.p99), r.errors)
+			r := measure(ctx, o.cachedC, o.duration, tiles, httpFetcher(cached.url, o.query, o.cachedC), cached.cpu(ctx, pool))
+			fmt.Printf("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %.0f | | |\n", band, o.cachedC, "hotspots cached",
+				r.rate, ms(r.p50), ms(r.p99), r.errors, r.cpuPerReq)
 		}
 	}
+	fmt.Printf("load average at the end: %s\n", loadavg())
 	return ctx.Err()
 }
 
@@ -371,15 +408,17 @@ func warm(ctx context.Context, base string, pool *pgxpool.Pool, tiles []tile, qu
 }
 
 type result struct {
-	rate     float64
-	p50, p99 time.Duration
-	errors   int64
+	rate      float64
+	p50, p99  time.Duration
+	errors    int64
+	cpuPerReq float64 // server CPU (µs) per completed request
 }
 
 // measure runs c workers for d, each taking the next tile of the list in
-// turn, and returns the completed requests per second and latency
-// percentiles.
-func measure(ctx context.Context, c int, d time.Duration, tiles []tile, get fetcher) result {
+// turn, and returns the completed requests per second, latency percentiles
+// and the server's CPU time per request (cpu reads the server's total).
+func measure(ctx context.Context, c int, d time.Duration, tiles []tile, get fetcher, cpu func() time.Duration) result {
+	cpu0 := cpu()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var next, errs atomic.Int64
@@ -412,6 +451,9 @@ func measure(ctx context.Context, c int, d time.Duration, tiles []tile, get fetc
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	r := result{errors: errs.Load(), rate: float64(len(all)) / el.Seconds()}
+	if used := cpu() - cpu0; len(all) > 0 && used > 0 {
+		r.cpuPerReq = float64(used.Microseconds()) / float64(len(all))
+	}
 	if len(all) > 0 {
 		r.p50 = all[len(all)*50/100]
 		r.p99 = all[min(len(all)-1, len(all)*99/100)]
@@ -419,13 +461,154 @@ func measure(ctx context.Context, c int, d time.Duration, tiles []tile, get fetc
 	return r
 }
 
-// serve starts h on a loopback port and returns its base URL.
-func serve(h http.Handler) (string, error) {
+// child is a server process started by startChild.
+type child struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startChild runs this program with -serve and waits for its address.
+func startChild(ctx context.Context, dbURL, mode string) (*child, error) {
+	cmd := exec.CommandContext(ctx, os.Args[0], "-serve", mode, "-database-url", withAppName(dbURL, "tilebench-server-"+mode))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("%s server: %w", mode, err)
+	}
+	return &child{cmd: cmd, url: strings.TrimSpace(line)}, nil
+}
+
+func (c *child) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Wait()
+}
+
+// cpu returns a meter of the server's CPU: its process plus the database
+// backends it holds (the data version checks; tiles themselves come from
+// its in-memory aggregate).
+func (c *child) cpu(ctx context.Context, pool *pgxpool.Pool) func() time.Duration {
+	backends := cpuOf(ctx, pool, "tilebench-server-"+c.cmd.Args[2])
+	return func() time.Duration { return procCPU(c.cmd.Process.Pid) + backends() }
+}
+
+// cpuOf returns a meter of the CPU time of the database backends whose
+// application_name is app (PostgreSQL runs on this machine).
+func cpuOf(ctx context.Context, pool *pgxpool.Pool, app string) func() time.Duration {
+	return func() time.Duration {
+		rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
+		if err != nil {
+			return 0
+		}
+		defer rows.Close()
+		var total time.Duration
+		var pids []int
+		for rows.Next() {
+			var pid int
+			if rows.Scan(&pid) == nil {
+				pids = append(pids, pid)
+			}
+		}
+		for _, pid := range pids {
+			total += procCPU(pid)
+		}
+		if os.Getenv("TILEBENCH_DEBUG") != "" {
+			fmt.Fprintln(os.Stderr, "cpu", app, pids, total, rows.Err())
+		}
+		return total
+	}
+}
+
+// procCPU is a process's user plus system time from /proc (clock ticks of
+// 10 ms), 0 when it cannot be read.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// withAppName sets application_name in a connection URL.
+func withAppName(dbURL, app string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		return dbURL + " application_name=" + app
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// serveChild is the -serve mode: the real API handler over PostGIS on a
+// loopback port, with the encoded-tile cache on or off.
+func serveChild(ctx context.Context, dbURL string, cached bool) error {
+	st, err := postgis.Open(ctx, dbURL, postgis.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	city, err := cities.Open("baltimore")
+	if err != nil {
+		return err
+	}
+	cfg := api.Config{Store: st, City: city, Logger: slog.New(slog.DiscardHandler)}
+	if !cached {
+		cfg.TileCacheBytes = -1
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // runs until the process exits
-	return "http://" + ln.Addr().String(), nil
+	srv := &http.Server{Handler: api.New(cfg).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	// TILEBENCH_SERVER_PROFILE=prefix writes prefix-<mode>.prof for the
+	// server alone, until it is stopped.
+	if p := os.Getenv("TILEBENCH_SERVER_PROFILE"); p != "" {
+		mode := "uncached"
+		if cached {
+			mode = "cached"
+		}
+		f, err := os.Create(p + "-" + mode + ".prof")
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Printf("http://%s\n", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
