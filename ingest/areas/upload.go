@@ -100,6 +100,13 @@ func decodeUpload(b []byte) (*geojson.FeatureCollection, error) {
 	if err != nil {
 		return nil, geo.FieldErrorf("features", "invalid GeoJSON: %v", err)
 	}
+	// encoding/json matched "feAtures" to the probe's field, ignoring case;
+	// the GeoJSON decoder may not have. Whatever the two disagree on is
+	// refused rather than stored as a layer without areas (found by
+	// FuzzParseUpload).
+	if len(fc.Features) != len(probe.Features) {
+		return nil, geo.FieldErrorf("features", "want a \"features\" member (exactly so spelled) with 1 to %d features", MaxUploadFeatures)
+	}
 	return fc, nil
 }
 
