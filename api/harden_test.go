@@ -323,3 +323,42 @@ func TestSubscriptionUnknownFieldNamed(t *testing.T) {
 		`{"name":"x","channels":[{"type":"sse","ur":"x"}]}`, "Authorization: Bearer "+env.secrets["outreach"])
 	wantProblem(t, "nested unknown field", res, body, 400, "ur")
 }
+
+func TestOpenAPIDescribesAdminRoutes(t *testing.T) {
+	env := newAccessEnv(t, openEmbedded(t), Config{})
+	res, body := request(t, "GET", env.srv.URL+"/api/v1/openapi.json", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("openapi: %d", res.StatusCode)
+	}
+	var doc struct {
+		Paths      map[string]map[string]any `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]any `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Components.SecuritySchemes["bearer"] == nil {
+		t.Error("no bearer security scheme")
+	}
+	n := 0
+	for route := range routeAudience {
+		method, path, _ := strings.Cut(route, " ")
+		if !strings.HasPrefix(path, "/api/v1/admin/") {
+			continue
+		}
+		n++
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, ":") {
+				path = strings.Replace(path, seg, "{"+seg[1:]+"}", 1)
+			}
+		}
+		if doc.Paths[path][strings.ToLower(method)] == nil {
+			t.Errorf("%s %s not in openapi.json", method, path)
+		}
+	}
+	if n != 4 {
+		t.Errorf("checked %d admin routes, want 4", n)
+	}
+}
