@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,104 +11,104 @@ import (
 	"hotspots/geo"
 )
 
-// areaKey is one row of area_month_counts. Layer "" with area "" is the
-// total over all incidents.
-type areaKey struct {
-	layer, area string
-	month       time.Time
-	kind        string
-}
-
 // monthOf returns the first day of d's month, at 00:00 UTC.
 func monthOf(d time.Time) time.Time {
 	return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// areaDeltas nets what a round does to area_month_counts, as countDeltas
-// does for cell_day_counts.
-func areaDeltas(round []staged, newIdx []int, old []oldRow) map[areaKey]countDelta {
-	d := map[areaKey]countDelta{}
-	add := func(inc *geo.Incident, sign int32) {
-		m, kind := monthOf(inc.Day), string(inc.Kind)
-		bump := func(k areaKey) {
-			v := d[k]
-			v.n += sign
-			v.victims += sign * int32(inc.Victims)
-			d[k] = v
-		}
-		bump(areaKey{month: m, kind: kind})
-		for layer, area := range inc.Areas {
-			if layer != "" {
-				bump(areaKey{layer, area, m, kind})
-			}
-		}
-	}
+// markAreaMonths records, inside the upsert's transaction, the months whose
+// area counts the round changed: those of new rows and both the old and new
+// months of changed rows. refreshAreaMonths recomputes them.
+func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int, old []oldRow) error {
+	set := map[time.Time]bool{}
 	for _, i := range newIdx {
-		add(&round[i].inc, 1)
+		set[monthOf(round[i].inc.Day)] = true
 	}
 	for _, o := range old {
-		add(&o.inc, -1)
-		add(&round[o.idx].inc, 1)
+		set[monthOf(o.inc.Day)] = true
+		set[monthOf(round[o.idx].inc.Day)] = true
 	}
-	return d
-}
-
-// applyAreaCounts adds the deltas to area_month_counts and drops rows that
-// fell to zero. Keys go in sorted, so concurrent loads of different sources
-// lock shared rows in one order and cannot deadlock.
-func applyAreaCounts(ctx context.Context, tx pgx.Tx, deltas map[areaKey]countDelta) error {
-	keys := make([]areaKey, 0, len(deltas))
-	shrunk := false
-	for k, v := range deltas {
-		if v == (countDelta{}) {
-			continue
-		}
-		keys = append(keys, k)
-		shrunk = shrunk || v.n < 0
-	}
-	if len(keys) == 0 {
+	if len(set) == 0 {
 		return nil
 	}
-	slices.SortFunc(keys, func(a, b areaKey) int {
-		if c := strings.Compare(a.layer, b.layer); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.area, b.area); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.kind, b.kind); c != 0 {
-			return c
-		}
-		return a.month.Compare(b.month)
-	})
-	layers := make([]string, len(keys))
-	areas := make([]string, len(keys))
-	months := make([]time.Time, len(keys))
-	kinds := make([]string, len(keys))
-	ns := make([]int32, len(keys))
-	vs := make([]int32, len(keys))
-	for i, k := range keys {
-		v := deltas[k]
-		layers[i], areas[i], months[i], kinds[i], ns[i], vs[i] = k.layer, k.area, k.month, k.kind, v.n, v.victims
+	months := make([]time.Time, 0, len(set))
+	for m := range set {
+		months = append(months, m)
 	}
-	const src = `unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::int[], $6::int[]) AS d(layer, area, month, kind, n, victims)`
-	if _, err := tx.Exec(ctx, `
-INSERT INTO area_month_counts AS c (layer, area, month, kind, n, victims)
-SELECT layer, area, month, kind, n, victims FROM `+src+`
-ON CONFLICT (layer, area, kind, month) DO UPDATE SET n = c.n + EXCLUDED.n, victims = c.victims + EXCLUDED.victims`,
-		layers, areas, months, kinds, ns, vs); err != nil {
-		return fmt.Errorf("update area counts: %w", err)
-	}
-	if !shrunk {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `
-DELETE FROM area_month_counts c USING `+src+`
-WHERE c.layer = d.layer AND c.month = d.month AND c.kind = d.kind AND c.area = d.area AND d.n < 0 AND c.n <= 0`,
-		layers, areas, months, kinds, ns, vs); err != nil {
-		return fmt.Errorf("drop empty area counts: %w", err)
+	if _, err := tx.Exec(ctx, `INSERT INTO area_month_dirty (month) SELECT unnest($1::date[])`, months); err != nil {
+		return fmt.Errorf("mark area months: %w", err)
 	}
 	return nil
+}
+
+// refreshAreaMonths recomputes the area counts of the months marked dirty,
+// from the incidents, set-based: for a million-row load that is one
+// aggregation instead of millions of row updates. It runs in a repeatable
+// read transaction, so the incidents it aggregates and the marks it deletes
+// are of one snapshot: a mark committed meanwhile stays for the next
+// refresh. Refreshes are serialised by an advisory lock; when another is
+// running, this one waits for it and then finds little or nothing left.
+func (db *DB) refreshAreaMonths(ctx context.Context) error {
+	var dirty bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM area_month_dirty)`).Scan(&dirty); err != nil {
+		return fmt.Errorf("area months: %w", err)
+	}
+	if !dirty {
+		return nil
+	}
+	// The lock comes first, in a transaction of its own, so the repeatable
+	// read snapshot below is taken after any refresh before it committed.
+	lockTx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("area months: %w", err)
+	}
+	defer lockTx.Rollback(ctx)
+	if _, err := lockTx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hotspots.area_months', 0))`); err != nil {
+		return fmt.Errorf("area months: lock: %w", err)
+	}
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return fmt.Errorf("area months: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var maxID int64
+	var months []time.Time
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(id), 0), coalesce(array_agg(DISTINCT month), '{}') FROM area_month_dirty`).
+		Scan(&maxID, &months); err != nil {
+		return fmt.Errorf("area months: read marks: %w", err)
+	}
+	if maxID == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `
+DELETE FROM area_month_counts WHERE month = ANY($1::date[]);
+`, months); err != nil {
+		return fmt.Errorf("area months: clear: %w", err)
+	}
+	// The incidents of the marked months, through the day index.
+	if _, err := tx.Exec(ctx, `
+WITH m AS (
+    SELECT i.day, i.kind, i.victims, i.areas
+    FROM unnest($1::date[]) AS d(month)
+    JOIN incidents i ON i.day >= d.month AND i.day < (d.month + interval '1 month')::date
+)
+INSERT INTO area_month_counts (layer, area, month, kind, n, victims)
+SELECT a.key, a.value, date_trunc('month', m.day)::date, m.kind, count(*), coalesce(sum(m.victims), 0)
+FROM m, jsonb_each_text(m.areas) a
+GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT '', '', date_trunc('month', m.day)::date, m.kind, count(*), coalesce(sum(m.victims), 0)
+FROM m
+GROUP BY 3, 4`, months); err != nil {
+		return fmt.Errorf("area months: recompute: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM area_month_dirty WHERE id <= $1`, maxID); err != nil {
+		return fmt.Errorf("area months: clear marks: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("area months: %w", err)
+	}
+	return lockTx.Commit(ctx)
 }
 
 // AreaBinCounts implements geo.AreaBinCounter. Months that lie whole inside
@@ -123,6 +122,9 @@ func (db *DB) AreaBinCounts(ctx context.Context, f geo.AreaCountFilter, edges []
 	}
 	if len(edges) < 2 {
 		return nil, nil
+	}
+	if err := db.refreshAreaMonths(ctx); err != nil {
+		return nil, wrap("area bin counts", err)
 	}
 	days := make([]time.Time, len(edges))
 	for i, e := range edges {

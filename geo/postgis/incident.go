@@ -192,7 +192,7 @@ func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, n
 	if err := applyCounts(ctx, tx, countDeltas(round, newIdx, old)); err != nil {
 		return res, err
 	}
-	if err := applyAreaCounts(ctx, tx, areaDeltas(round, newIdx, old)); err != nil {
+	if err := markAreaMonths(ctx, tx, round, newIdx, old); err != nil {
 		return res, err
 	}
 	changed, err := writeRevisions(ctx, tx, loadID, round, old, now)
