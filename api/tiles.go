@@ -28,7 +28,11 @@ type mapHandler struct {
 
 // newMapHandler builds the tile service from the server's store and city.
 func (s *Server) newMapHandler() *mapHandler {
-	cfg := tiles.Config{Store: s.cfg.Store, Logger: s.log, Kinds: geo.DefaultKinds(), CacheBytes: s.cfg.TileCacheBytes}
+	// BackgroundRebuild: while a load moves the data version every batch,
+	// tiles keep coming from the last built aggregates instead of waiting
+	// for each rebuild (RELIABILITY.md, the load under ingest).
+	cfg := tiles.Config{Store: s.cfg.Store, Logger: s.log, Kinds: geo.DefaultKinds(), CacheBytes: s.cfg.TileCacheBytes,
+		BackgroundRebuild: true}
 	if s.cfg.Metrics != nil {
 		cfg.Observer = s.cfg.Metrics
 	}

@@ -60,6 +60,14 @@ type Config struct {
 	// the cache, so the process can keep latency histograms and a hit rate
 	// without this package knowing about metrics. Nil: nobody is told.
 	Observer Observer
+	// BackgroundRebuild keeps serving the previous data version's tiles and
+	// hex aggregates while the new version's aggregates are rebuilt off the
+	// request path, then switches to them at once (see rebuild.go). Tiles
+	// then lag a write by one rebuild, as they already lag it by
+	// VersionTTL, and no request waits for a rebuild: during a bulk load,
+	// when every committed batch moves the version, that wait is what
+	// dominates tile latency.
+	BackgroundRebuild bool
 }
 
 // Observer receives one call per Tile request. cached is true when the
@@ -96,6 +104,8 @@ type Service struct {
 	findings    map[string]*findingsEntry
 	streets     *streetIndex
 	streetsOnce sync.Once
+	rebuilding  bool           // a background rebuild is running
+	rebuilds    sync.WaitGroup // background rebuilds, for tests
 }
 
 // NewService returns a Service.
@@ -151,6 +161,14 @@ func (s *Service) versionLocked(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("tiles: data version: %w", err)
 	}
+	if s.haveVer && v != s.version && s.cfg.BackgroundRebuild && len(s.hex) > 0 {
+		// Keep answering with the version whose aggregates are built.
+		s.checkedAt = now
+		if !s.rebuilding {
+			s.startRebuildLocked(v)
+		}
+		return s.version, nil
+	}
 	if s.haveVer && v != s.version {
 		s.cache.Purge()
 		clear(s.hex)
@@ -176,6 +194,16 @@ func (s *Service) DataEnd(ctx context.Context) (time.Time, error) {
 	if s.dataEnd != nil {
 		return *s.dataEnd, nil
 	}
+	end, err := s.queryDataEnd(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	s.dataEnd = &end
+	return end, nil
+}
+
+// queryDataEnd asks the store for the last day with data.
+func (s *Service) queryDataEnd(ctx context.Context) (time.Time, error) {
 	today := s.cfg.Now().In(s.cfg.Location)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	var end time.Time
@@ -198,7 +226,6 @@ func (s *Service) DataEnd(ctx context.Context) (time.Time, error) {
 			break
 		}
 	}
-	s.dataEnd = &end
 	return end, nil
 }
 
@@ -293,6 +320,8 @@ type hexEntry struct {
 	idx     *HexIndex
 	err     error
 	version int64
+	res     int   // what the aggregate is of, so a background rebuild
+	q       Query // can build the next version's
 }
 
 // HexIndexFor returns the aggregate for a resolution and query, building it
@@ -302,27 +331,18 @@ func (s *Service) HexIndexFor(ctx context.Context, res int, q Query) (*HexIndex,
 	if err != nil {
 		return nil, err
 	}
-	key := strconv.Itoa(res) + "|" + q.key(end, false)
+	key := hexKey(res, q, end)
 	s.mu.Lock()
 	e, ok := s.hex[key]
 	if !ok {
 		if len(s.hex) >= 64 {
 			clear(s.hex) // a crude bound; the map rarely sees more than a few queries
 		}
-		e = &hexEntry{version: s.version}
+		e = &hexEntry{version: s.version, res: res, q: q}
 		s.hex[key] = e
 	}
 	s.mu.Unlock()
-	e.once.Do(func() {
-		from, to := q.Days(end)
-		var counts []geo.CellCount
-		counts, e.err = s.cfg.Store.CellCounts(ctx, geo.CellCountFilter{Res: res, Kinds: q.Kinds, From: from, To: to})
-		if e.err != nil {
-			e.err = fmt.Errorf("tiles: hex aggregate res %d: %w", res, e.err)
-			return
-		}
-		e.idx = NewHexIndex(res, q.Families(s.cfg.Kinds), counts)
-	})
+	e.once.Do(func() { e.idx, e.err = s.buildHex(ctx, res, q, end) })
 	if e.err != nil {
 		s.mu.Lock()
 		if s.hex[key] == e {
@@ -332,6 +352,21 @@ func (s *Service) HexIndexFor(ctx context.Context, res int, q Query) (*HexIndex,
 		return nil, e.err
 	}
 	return e.idx, nil
+}
+
+// hexKey names the aggregate of a resolution and query.
+func hexKey(res int, q Query, end time.Time) string {
+	return strconv.Itoa(res) + "|" + q.key(end, false)
+}
+
+// buildHex builds one aggregate with one CellCounts query.
+func (s *Service) buildHex(ctx context.Context, res int, q Query, end time.Time) (*HexIndex, error) {
+	from, to := q.Days(end)
+	counts, err := s.cfg.Store.CellCounts(ctx, geo.CellCountFilter{Res: res, Kinds: q.Kinds, From: from, To: to})
+	if err != nil {
+		return nil, fmt.Errorf("tiles: hex aggregate res %d: %w", res, err)
+	}
+	return NewHexIndex(res, q.Families(s.cfg.Kinds), counts), nil
 }
 
 func (s *Service) hexTile(ctx context.Context, r Request) ([]*mvt.Layer, error) {
