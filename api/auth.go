@@ -19,8 +19,15 @@ const principalKey = "principal"
 // that is unknown or revoked is a 401, never a silent downgrade to public,
 // so a client with a bad key learns it at once. The store is read on every
 // request and nothing is cached: a revoked key stops working on the very
-// next request, across every replica.
-func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+// next request, across every replica. With a limiter, failed attempts are
+// rate limited per client address, so guessing keys costs the guesser.
+func (s *Server) authenticate(failures *keyLimiter) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return s.authenticateNext(next, failures)
+	}
+}
+
+func (s *Server) authenticateNext(next echo.HandlerFunc, failures *keyLimiter) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		secret, err := presentedKey(c.Request())
 		if err != nil {
@@ -35,6 +42,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		k, err := s.cfg.Store.LookupKey(c.Request().Context(), geo.HashKeySecret(secret))
 		if geo.ErrorCode(err) == geo.ENOTFOUND {
+			if failures != nil {
+				if err := tooMany(c, failures, "badkey:"+c.RealIP()); err != nil {
+					return err
+				}
+			}
 			return challenge(c, geo.Errorf(geo.EUNAUTHORIZED, "unknown or revoked API key"))
 		} else if err != nil {
 			return err

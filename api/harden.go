@@ -52,9 +52,12 @@ func (s *Server) useHardening() {
 		}))
 	}
 	e.Use(s.limitBody)
-	e.Use(s.authenticate)
 	if s.cfg.RateLimit > 0 {
-		e.Use(s.rateLimit(newKeyLimiter(s.cfg.RateLimit, s.cfg.RateBurst)))
+		l := newKeyLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
+		e.Use(s.authenticate(l))
+		e.Use(s.rateLimit(l))
+	} else {
+		e.Use(s.authenticate(nil))
 	}
 }
 
@@ -120,14 +123,24 @@ func (s *Server) rateLimit(l *keyLimiter) echo.MiddlewareFunc {
 			if p := principal(c); p.KeyID != 0 {
 				who = "key:" + strconv.FormatInt(p.KeyID, 10)
 			}
-			if wait := l.reserve(who, time.Now()); wait > 0 {
-				secs := int(math.Ceil(wait.Seconds()))
-				c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-				return geo.Errorf(geo.ERATELIMIT, "over %g requests per second; retry in %d s", float64(l.limit), secs)
+			if err := tooMany(c, l, who); err != nil {
+				return err
 			}
 			return next(c)
 		}
 	}
+}
+
+// tooMany takes a token from who's bucket, or returns the 429 with the
+// Retry-After the caller should honour.
+func tooMany(c echo.Context, l *keyLimiter, who string) error {
+	wait := l.reserve(who, time.Now())
+	if wait <= 0 {
+		return nil
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+	return geo.Errorf(geo.ERATELIMIT, "over %g requests per second; retry in %d s", float64(l.limit), secs)
 }
 
 // keyLimiter holds one token bucket per caller. Buckets that have refilled

@@ -238,6 +238,24 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+func TestRateLimitOfBadKeys(t *testing.T) {
+	env := newAccessEnv(t, openEmbedded(t), Config{RateLimit: 1, RateBurst: 2})
+	u := env.srv.URL + "/api/v1/methods"
+	for i := range 2 {
+		res, body := request(t, "GET", u, "", "Authorization: Bearer hsk_guess"+strconv.Itoa(i))
+		wantProblem(t, "bad key", res, body, 401, "")
+	}
+	res, body := request(t, "GET", u, "", "Authorization: Bearer hsk_guess3")
+	wantProblem(t, "guessing on", res, body, 429, "")
+	if res.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// A good key from the same address is not held up by the guesses.
+	if res, body := request(t, "GET", u, "", "Authorization: Bearer "+env.secrets["analyst"]); res.StatusCode != 200 {
+		t.Fatalf("good key after guesses: %d %s", res.StatusCode, body)
+	}
+}
+
 func TestKeyLimiterForgetsIdleCallers(t *testing.T) {
 	l := newKeyLimiter(10, 5)
 	now := time.Now()
