@@ -380,3 +380,25 @@ func TestOpenAPIDescribesAdminRoutes(t *testing.T) {
 		t.Errorf("checked %d admin routes, want 4", n)
 	}
 }
+
+func TestOutreachCellSeriesScope(t *testing.T) {
+	env := newAccessEnv(t, openEmbedded(t), Config{})
+	_, secret, err := env.st.CreateKey(t.Context(), geo.APIKey{Name: "downtown", Role: geo.RoleOutreach, Team: "east",
+		Areas: []string{"nbhd:downtown"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := geo.CellFromPoint(mapHotPoint, 9)
+	out, _ := geo.CellFromPoint(mapColdPoint, 9)
+	for cell, want := range map[geo.Cell]int{in: 200, out: 403} {
+		res, body := request(t, "GET", env.srv.URL+"/api/v1/cells/"+cell.String()+"/series", "", "Authorization: Bearer "+secret)
+		if res.StatusCode != want {
+			t.Errorf("cell %s: %d, want %d: %s", cell, res.StatusCode, want, body)
+		}
+	}
+	// Keys without areas, and other roles, see every cell.
+	res, _ := request(t, "GET", env.srv.URL+"/api/v1/cells/"+out.String()+"/series", "", "Authorization: Bearer "+env.secrets["outreach"])
+	if res.StatusCode != 200 {
+		t.Errorf("outreach key without areas: %d", res.StatusCode)
+	}
+}

@@ -186,6 +186,9 @@ func (h *mapHandler) cellSeriesHandler(c echo.Context) error {
 		return geo.Errorf(geo.EFORBIDDEN, "series of cells finer than resolution %d are for analysts", tiles.PublicMaxRes)
 	}
 	ctx := c.Request().Context()
+	if err := h.cellInScope(ctx, p, cell); err != nil {
+		return err
+	}
 	end, err := h.tiles.DataEnd(ctx)
 	if err != nil {
 		return err
