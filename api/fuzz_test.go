@@ -183,3 +183,33 @@ func FuzzAPIKeyHeaders(f *testing.F) {
 		}
 	})
 }
+
+// queryRoutes are the GET routes whose query strings FuzzQueryParams
+// drives; path parameters are fixed to seeded values.
+var queryRoutes = []string{
+	"/api/v1/indicators", "/api/v1/indicators/nbhd/downtown", "/api/v1/areas/nbhd/downtown/series",
+	"/api/v1/alerts", "/api/v1/subscriptions", "/api/v1/changelog", "/api/v1/admin/access-log",
+	"/api/v1/admin/keys", "/tiles/hex.json", "/map/config.json",
+}
+
+// FuzzQueryParams sends arbitrary query strings to the routes that read
+// them, as an admin: every parameter is validated, so the answer is a 2xx
+// or a 4xx problem, never a 5xx.
+func FuzzQueryParams(f *testing.F) {
+	for i, q := range []string{
+		"layer=nbhd&period=week&format=csv", "period=year&from=2024-01&to=2024-06&goal=-10%", "step=week&window=90d",
+		"status=new,acked&rule=threshold&kind=overdose&since=2026-01-01T00:00:00Z&limit=5", "team=east&limit=0",
+		"source=test&limit=3", "key_id=1&since=2026-01-01T00:00:00Z&until=2027-01-01T00:00:00Z", "revoked=true",
+		"kinds=shooting&window=1y", "x=1",
+	} {
+		f.Add(uint8(i), q)
+	}
+	h, env := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, route uint8, query string) {
+		target := queryRoutes[int(route)%len(queryRoutes)]
+		if v, err := url.ParseQuery(query); err == nil {
+			target += "?" + v.Encode()
+		}
+		checkAnswer(t, target, serve(h, http.MethodGet, target, env.secrets["admin"], ""))
+	})
+}
