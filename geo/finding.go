@@ -45,7 +45,7 @@ type Finding struct {
 type FindingFilter struct {
 	Detector string
 	Kind     string
-	RunID    int64 // 0 = latest run of each matching detector
+	RunID    int64 // 0 = latest run of each matching detector and kind set (one per kind group)
 	Since    *time.Time
 	Limit    int
 }

@@ -103,7 +103,7 @@ FROM detection_runs` + w.String() + ` ORDER BY id DESC`
 }
 
 // ListFindings returns findings ordered by run and ID. With RunID 0 only
-// the latest run of each matching detector counts; Since keeps findings
+// the latest run of each matching detector and kind group counts; Since keeps findings
 // whose End is at or after it.
 func (db *DB) ListFindings(ctx context.Context, f geo.FindingFilter) ([]geo.Finding, error) {
 	w := &where{}
@@ -116,7 +116,7 @@ func (db *DB) ListFindings(ctx context.Context, f geo.FindingFilter) ([]geo.Find
 	if f.RunID != 0 {
 		w.add("f.run = %s", f.RunID)
 	} else {
-		w.conds = append(w.conds, "f.run IN (SELECT max(id) FROM detection_runs GROUP BY detector)")
+		w.conds = append(w.conds, "f.run IN (SELECT max(id) FROM detection_runs GROUP BY detector, kinds)")
 	}
 	if f.Since != nil {
 		w.add("f.end_at >= %s", *f.Since)

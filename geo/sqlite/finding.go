@@ -113,7 +113,7 @@ FROM detection_runs`+w.String()+` ORDER BY id DESC LIMIT ?`, append(w.args, limi
 }
 
 // ListFindings returns findings ordered by run and ID. With RunID 0 only
-// the latest run of each matching detector counts; Since keeps findings
+// the latest run of each matching detector and kind group counts; Since keeps findings
 // whose End is at or after it.
 func (db *DB) ListFindings(ctx context.Context, f geo.FindingFilter) ([]geo.Finding, error) {
 	w := &where{}
@@ -126,7 +126,7 @@ func (db *DB) ListFindings(ctx context.Context, f geo.FindingFilter) ([]geo.Find
 	if f.RunID != 0 {
 		w.add("run = ?", f.RunID)
 	} else {
-		w.add("run IN (SELECT max(id) FROM detection_runs GROUP BY detector)")
+		w.add("run IN (SELECT max(id) FROM detection_runs GROUP BY detector, kinds)")
 	}
 	if f.Since != nil {
 		w.add("end_at >= ?", us(*f.Since))

@@ -734,7 +734,7 @@ func testFindings(t *testing.T, open Opener) {
 	if !sameRun(r1, run1) {
 		t.Fatalf("SaveRun returned %+v, want %+v", r1, run1)
 	}
-	r2, err := s.SaveRun(ctx, geo.DetectionRun{Detector: "stpscan", WindowFrom: day(1), WindowTo: day(31)},
+	r2, err := s.SaveRun(ctx, geo.DetectionRun{Detector: "stpscan", Kinds: run1.Kinds, WindowFrom: day(1), WindowTo: day(31)},
 		[]geo.Finding{{Kind: "cluster", Cells: []geo.Cell{c1}, Start: day(29), End: day(31), Observed: 5, Expected: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -783,6 +783,16 @@ func testFindings(t *testing.T, open Opener) {
 	}
 	if got := list(geo.FindingFilter{Detector: "stpscan"}); len(got) != 1 || got[0].RunID != r2.ID {
 		t.Fatalf("latest stpscan = %+v", got)
+	}
+	// The latest run counts per detector and kind group: a shooting scan
+	// after the overdose scan does not hide the overdose clusters.
+	r4, err := s.SaveRun(ctx, geo.DetectionRun{Detector: "stpscan", Kinds: []geo.Kind{geo.KindShootingFatal, geo.KindShootingNonFatal}, WindowFrom: day(1), WindowTo: day(31)},
+		[]geo.Finding{{Kind: "cluster", Cells: []geo.Cell{c2}, Start: day(30), End: day(31), Observed: 3, Expected: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list(geo.FindingFilter{Detector: "stpscan"}); len(got) != 2 || got[0].RunID != r2.ID || got[1].RunID != r4.ID {
+		t.Fatalf("latest stpscan of two kind groups = %+v", got)
 	}
 	since := day(25)
 	if got := list(geo.FindingFilter{RunID: r1.ID, Since: &since}); len(got) != 1 || got[0].End != day(27) {
