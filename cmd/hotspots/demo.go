@@ -40,7 +40,7 @@ func (d DemoCmd) Run(ctx context.Context, a *App) error {
 	if err := a.ensureAreas(ctx, st, city); err != nil {
 		return err
 	}
-	o := ServiceOptions{Listen: d.Listen, Grace: d.Grace, Simulated: []string{ingest.SimulatedSource}}
+	o := ServiceOptions{Listen: d.Listen, Grace: d.Grace, Simulated: []string{ingest.SimulatedSource}, Metrics: true}
 	svc, err := a.newService(ctx, st, city, o)
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 
 func TestEveryCommandExplainsItself(t *testing.T) {
 	want := map[string][]string{
-		"serve":   {"--listen", "HOTSPOTS_LISTEN", "HOTSPOTS_DATABASE_URL", "--smtp-addr", "-poll"},
+		"serve":   {"--listen", "HOTSPOTS_LISTEN", "HOTSPOTS_DATABASE_URL", "--smtp-addr", "-poll", "--retention", "--rate-limit", "--cors-origin", "]metrics", "--detect-at"},
 		"ingest":  {"--mapping", "--watch", "--reprocess", "HOTSPOTS_DATABASE_URL"},
 		"migrate": {"--reload-areas", "HOTSPOTS_DATABASE_URL"},
 		"demo":    {"--listen", "--load-only", "HOTSPOTS_DATA_DIR"},
@@ -287,16 +287,42 @@ func TestServeDetectsAfterNewData(t *testing.T) {
 		defer wg.Done()
 		defer pw.Close()
 		code = run(ctx, []string{"--data-dir", dir, "--log-level", "info", "serve", "--listen", "127.0.0.1:0",
-			"--no-poll", "--detect-settle", "300ms"}, io.Discard, pw)
+			"--no-poll", "--detect-settle", "300ms", "--rate-limit", "2", "--rate-burst", "4", "--retention", "30y"}, io.Discard, pw)
 	}()
 	deadline := time.After(60 * time.Second)
-	for started := false; !started; {
+	url := ""
+	for url == "" {
 		select {
 		case l := <-lines:
-			started = strings.Contains(l, "msg=serving")
+			if m := regexp.MustCompile(`msg=serving url=(http://\S+/)`).FindStringSubmatch(l); m != nil {
+				url = m[1]
+			}
 		case <-deadline:
 			t.Fatal("serve did not start")
 		}
+	}
+	// The flags reach the API: metrics are served, and a client going
+	// over its rate gets 429 with Retry-After (health checks never do).
+	if body := get(t, url+"metrics"); !strings.Contains(body, "hotspots_") {
+		t.Errorf("/metrics has no hotspots metrics: %.300s", body)
+	}
+	limited := false
+	for range 20 {
+		resp, err := http.Get(url + "api/v1/methods")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("20 quick requests at --rate-limit 2 were never limited")
+	}
+	for range 10 {
+		get(t, url+"healthz")
 	}
 	if c, _, e := hs(t, context.Background(), dir, "ingest", "--no-alerts", "--mapping", "mappings/bpd-part1-2020.yaml", "sample/bpd-part1-2020.csv"); c != 0 {
 		t.Fatalf("ingest: %s", e)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hotspots/geo/notify"
+	"hotspots/ops"
 )
 
 // ServeCmd serves the API and the analyst map, and runs the service's
@@ -21,7 +22,25 @@ type ServeCmd struct {
 	Detect    bool          `name:"detect" env:"HOTSPOTS_DETECT" default:"true" negatable:"" help:"Run detection in this process: daily at --detect-at and after new data settles."`
 	DetectAt  string        `name:"detect-at" env:"HOTSPOTS_DETECT_AT" default:"06:00" help:"Local time of day (city time zone) of the daily detection run, HH:MM."`
 	Settle    time.Duration `name:"detect-settle" env:"HOTSPOTS_DETECT_SETTLE" default:"2m" help:"After data changes (an ingest, a push), wait until it has been quiet this long, then detect."`
+	Metrics   bool          `name:"metrics" env:"HOTSPOTS_METRICS" default:"true" negatable:"" help:"Serve Prometheus metrics at /metrics (operational counters only; restrict it to the monitoring network)."`
+	Retention string        `name:"retention" env:"HOTSPOTS_RETENTION" help:"Purge point-level data (locations, addresses, raw rows) of incidents older than this, daily, keeping aggregates: e.g. 2y, 18w, 90d. Empty: keep everything."`
+	HTTP      HTTPFlags     `embed:""`
 	SMTP      SMTPFlags     `embed:"" prefix:"smtp-"`
+}
+
+// HTTPFlags are the API's hardening settings.
+type HTTPFlags struct {
+	MaxBody    int64    `name:"max-body-bytes" env:"HOTSPOTS_MAX_BODY_BYTES" default:"1048576" help:"Largest JSON request body accepted (413 above)."`
+	MaxUpload  int64    `name:"max-upload-bytes" env:"HOTSPOTS_MAX_UPLOAD_BYTES" default:"33554432" help:"Largest area-layer upload or push batch accepted (413 above)."`
+	RateLimit  float64  `name:"rate-limit" env:"HOTSPOTS_RATE_LIMIT" default:"50" help:"Requests per second allowed per API key (anonymous callers: per client address); 0 turns limits off. 429 with Retry-After above."`
+	RateBurst  int      `name:"rate-burst" env:"HOTSPOTS_RATE_BURST" help:"Burst above the rate limit; 0: twice the rate."`
+	CORS       []string `name:"cors-origin" env:"HOTSPOTS_CORS_ORIGINS" sep:"," help:"Origins allowed to call the API from a browser (e.g. https://dashboard.city.gov); none: same origin only."`
+	TrustProxy bool     `name:"trust-proxy" env:"HOTSPOTS_TRUST_PROXY" help:"Take the client address from X-Forwarded-For (only behind a proxy that sets it)."`
+}
+
+func (f HTTPFlags) options() HTTPOptions {
+	return HTTPOptions{MaxBodyBytes: f.MaxBody, MaxUploadBytes: f.MaxUpload, RateLimit: f.RateLimit,
+		RateBurst: f.RateBurst, CORSOrigins: f.CORS, TrustProxy: f.TrustProxy}
 }
 
 // timeOfDay parses HH:MM into a duration since midnight.
@@ -49,6 +68,14 @@ func (f SMTPFlags) config() notify.SMTPConfig {
 // Validate checks the listen address before anything is opened, so a bad
 // port is reported as such rather than as a failure later on.
 func (s ServeCmd) Validate() error {
+	if s.Retention != "" {
+		if _, err := ops.ParseAge(s.Retention); err != nil {
+			return err
+		}
+	}
+	if s.HTTP.MaxBody <= 0 || s.HTTP.MaxUpload <= 0 || s.HTTP.RateLimit < 0 || s.HTTP.RateBurst < 0 {
+		return fmt.Errorf("--max-body-bytes and --max-upload-bytes must be positive, --rate-limit and --rate-burst not negative")
+	}
 	if _, err := timeOfDay(s.DetectAt); err != nil {
 		return err
 	}
@@ -90,7 +117,10 @@ func (s ServeCmd) Run(ctx context.Context, a *App) error {
 	}
 	at, _ := timeOfDay(s.DetectAt) // checked by Validate
 	o := ServiceOptions{Listen: s.Listen, Grace: s.Grace, PublicURL: s.PublicURL, Poll: s.Poll, SMTP: s.SMTP.config(),
-		Detect: s.Detect, DetectAt: at, DetectSettle: s.Settle}
+		Detect: s.Detect, DetectAt: at, DetectSettle: s.Settle, Metrics: s.Metrics, HTTP: s.HTTP.options()}
+	if s.Retention != "" {
+		o.Retention, _ = ops.ParseAge(s.Retention) // checked by Validate
+	}
 	svc, err := a.newService(ctx, st, city, o)
 	if err != nil {
 		return err

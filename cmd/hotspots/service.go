@@ -16,6 +16,8 @@ import (
 	"hotspots/geo/detect"
 	"hotspots/geo/notify"
 	"hotspots/ingest"
+	"hotspots/metrics"
+	"hotspots/ops"
 )
 
 // ServiceOptions are the knobs of a running service (serve and demo).
@@ -37,6 +39,22 @@ type ServiceOptions struct {
 	// and DetectSettle after the data last changed.
 	Detect                 bool
 	DetectAt, DetectSettle time.Duration
+	// Metrics serves Prometheus metrics at /metrics.
+	Metrics bool
+	// Retention, when positive, purges point-level data older than it
+	// once a day (aggregates stay).
+	Retention time.Duration
+	// HTTP are the API's limits and cross-origin settings.
+	HTTP HTTPOptions
+}
+
+// HTTPOptions are the API's hardening settings (see api.Config).
+type HTTPOptions struct {
+	MaxBodyBytes, MaxUploadBytes int64
+	RateLimit                    float64
+	RateBurst                    int
+	CORSOrigins                  []string
+	TrustProxy                   bool
 }
 
 // service is everything a serving process runs besides HTTP: the alerting
@@ -47,9 +65,10 @@ type service struct {
 	st     geo.Store
 	city   *cities.City
 	engine *alerting.Engine
-	pool   *notify.Pool
-	broker *notify.Broker
-	ingest ingest.Options
+	pool    *notify.Pool
+	broker  *notify.Broker
+	ingest  ingest.Options
+	metrics *metrics.Metrics // nil when off
 }
 
 func (a *App) newService(ctx context.Context, st geo.Store, city *cities.City, o ServiceOptions) (*service, error) {
@@ -60,6 +79,12 @@ func (a *App) newService(ctx context.Context, st geo.Store, city *cities.City, o
 	opts, err := a.ingestOptions(city, eng)
 	if err != nil {
 		return nil, err
+	}
+	var m *metrics.Metrics
+	if o.Metrics {
+		m = metrics.New(nil)
+		opts.Observer = m
+		eng.Wrote = m.AlertsWritten
 	}
 	senders := map[geo.ChannelType]notify.Sender{geo.ChannelWebhook: notify.NewWebhookSender(20 * time.Second)}
 	if o.SMTP.Addr != "" {
@@ -79,8 +104,13 @@ func (a *App) newService(ctx context.Context, st geo.Store, city *cities.City, o
 		return nil, err
 	}
 	eng.Enqueued = pool.Wake
+	if m != nil {
+		if err := m.WatchPool(pool.Stats); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
 	return &service{a: a, st: st, city: city, engine: eng, pool: pool,
-		broker: notify.NewBroker(st, 0, a.Log), ingest: opts}, nil
+		broker: notify.NewBroker(st, 0, a.Log), ingest: opts, metrics: m}, nil
 }
 
 // run serves HTTP and runs the background jobs until ctx ends; it returns
@@ -115,6 +145,11 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 		}
 		spawn("poller", p.Run)
 	}
+	if o.Retention > 0 {
+		spawn("retention", func(ctx context.Context) error {
+			return ops.RunRetention(ctx, s.st, o.Retention, 24*time.Hour, s.a.Log)
+		})
+	}
 	var detector api.Detector
 	if o.Detect {
 		r, err := s.newRunner(detect.DefaultConfig())
@@ -125,11 +160,17 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 		spawn("detection", sch.Run)
 		detector = sch
 	}
-	srv := api.New(api.Config{
+	cfg := api.Config{
 		Store: s.st, City: s.city, Logger: s.a.Log, Version: Version(), Simulated: o.Simulated,
 		Alerts: api.AlertsConfig{Engine: s.engine, Broker: s.broker, MapURL: o.PublicURL},
 		Ingest: s.ingest, Detector: detector,
-	})
+		MaxBodyBytes: o.HTTP.MaxBodyBytes, MaxUploadBytes: o.HTTP.MaxUploadBytes,
+		RateLimit: o.HTTP.RateLimit, RateBurst: o.HTTP.RateBurst, CORSOrigins: o.HTTP.CORSOrigins, TrustProxy: o.HTTP.TrustProxy,
+	}
+	if s.metrics != nil { // a nil *Metrics in the interface would not be nil
+		cfg.Metrics = s.metrics
+	}
+	srv := api.New(cfg)
 	spawn("http", func(ctx context.Context) error {
 		return srv.Serve(ctx, o.Listen, o.Grace, func(addr net.Addr) {
 			url := "http://" + hostForURL(addr) + "/"
