@@ -61,10 +61,10 @@ type HTTPOptions struct {
 // engine and its sweeper, the delivery workers, the alert stream broker and
 // the pollers. All of them stop when ctx ends.
 type service struct {
-	a      *App
-	st     geo.Store
-	city   *cities.City
-	engine *alerting.Engine
+	a       *App
+	st      geo.Store
+	city    *cities.City
+	engine  *alerting.Engine
 	pool    *notify.Pool
 	broker  *notify.Broker
 	ingest  ingest.Options
