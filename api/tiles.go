@@ -67,9 +67,12 @@ func (h *mapHandler) suppressBelow() int {
 }
 
 // suppressFor is the threshold applied to a caller: none for those inside
-// the data agreement, the city's for everyone else.
+// the data agreement, the city's for everyone else. An outreach key limited
+// to some areas sees the city-wide maps as the public does: its team's own
+// areas come unsuppressed through its alerts and area indicators, while the
+// rest of the city is outside what the team was granted.
 func (h *mapHandler) suppressFor(p geo.Principal) int {
-	if p.SeesUnsuppressed() {
+	if p.SeesUnsuppressed() && !(p.Role == geo.RoleOutreach && len(p.Areas) > 0) {
 		return 0
 	}
 	return h.suppressBelow()

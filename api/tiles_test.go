@@ -265,10 +265,16 @@ func TestGetTileHexPrivacyAndCaching(t *testing.T) {
 		{"outreach sees small counts", "outreach", 11,
 			map[string]any{"n_shooting": 15.0, "n_overdose": 4.0, "n_total": 19.0, "suppressed": nil}},
 		{"analyst", "analyst", 11, map[string]any{"n_total": 19.0}},
+		{"outreach limited to areas sees the city as the public", "outreach", 9,
+			map[string]any{"n_shooting": 15.0, "n_overdose": nil, "n_total": nil, "suppressed": true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := mapGet(t, srv.URL+path, "X-Test-Role", tt.role, "Accept-Encoding", "gzip")
+			areas := ""
+			if strings.HasPrefix(tt.name, "outreach limited") {
+				areas = "nbhd:downtown"
+			}
+			res, body := mapGet(t, srv.URL+path, "X-Test-Role", tt.role, "X-Test-Areas", areas, "Accept-Encoding", "gzip")
 			if res.StatusCode != 200 {
 				t.Fatalf("status %d: %s", res.StatusCode, body)
 			}
@@ -288,7 +294,7 @@ func TestGetTileHexPrivacyAndCaching(t *testing.T) {
 			if etag == "" || res.Header.Get("Cache-Control") == "" {
 				t.Fatalf("missing ETag or Cache-Control: %v", res.Header)
 			}
-			res2, body2 := mapGet(t, srv.URL+path, "X-Test-Role", tt.role, "If-None-Match", etag)
+			res2, body2 := mapGet(t, srv.URL+path, "X-Test-Role", tt.role, "X-Test-Areas", areas, "If-None-Match", etag)
 			if res2.StatusCode != http.StatusNotModified || len(body2) != 0 {
 				t.Fatalf("If-None-Match: status %d", res2.StatusCode)
 			}
