@@ -139,6 +139,7 @@ var routeAudience = map[string]audience{
 	"GET /":                                 everyone,
 	"GET /static/*":                         everyone,
 	"GET /map/config.json":                  everyone,
+	"GET /api/v1/me":                        everyone, // who the map is signed in as
 	"GET /tiles/:layer":                     everyone, // incidents layer: analysts (in the handler)
 	"GET /tiles/:layer/:z/:x/:y":            everyone, // incidents layer: analysts (in the handler)
 	"GET /api/v1/cells/:cell/series":        everyone, // fine cells: not public (in the handler)

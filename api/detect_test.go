@@ -19,7 +19,9 @@ type runnerDetector struct {
 	asOf time.Time
 }
 
-func (d runnerDetector) RunNow(ctx context.Context) (detect.Summary, error) { return d.r.Run(ctx, d.asOf) }
+func (d runnerDetector) RunNow(ctx context.Context) (detect.Summary, error) {
+	return d.r.Run(ctx, d.asOf)
+}
 
 // storeDetector is a detector over st storing runs with Store.SaveRun, as
 // of the last day of the access fixture, with few replications.

@@ -8,13 +8,6 @@ import (
 	"hotspots/geo"
 )
 
-// Everyone may ask who they are: anonymous callers learn they are the
-// public, which is how the map tells a visitor without a key what signing
-// in would show. (Set here rather than in the routeAudience literal so this
-// route's pieces stay in one file; the access matrix test checks it all the
-// same.)
-func init() { routeAudience["GET /api/v1/me"] = everyone }
-
 // Me is the caller as the API sees it: the principal of the key sent, or
 // the anonymous public. It never carries the secret or its hash.
 type Me struct {
