@@ -34,6 +34,7 @@ type CLI struct {
 	Purge   PurgeCmd   `cmd:"" help:"Purge point-level data (locations, addresses, raw rows) older than a retention age; counts and indicators stay."`
 	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys (roles admin, analyst, outreach, public); a created key's secret is printed once."`
 	Migrate MigrateCmd `cmd:"" help:"Apply database migrations (safe to run concurrently and repeatedly)."`
+	Geocode GeocodeCmd `cmd:"" help:"Look addresses up with the city's offline street geocoder, or measure its accuracy."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

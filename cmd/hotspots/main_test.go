@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -351,5 +353,44 @@ func TestServeDetectsAfterNewData(t *testing.T) {
 	wg.Wait()
 	if code != 0 {
 		t.Fatalf("serve exit %d", code)
+	}
+}
+
+func TestGeocodeCommand(t *testing.T) {
+	ctx := context.Background()
+	code, out, errOut := hs(t, ctx, t.TempDir(), "geocode", "1200 N MILTON AVE", "N MILTON AVE & E NORTH AVE", "999 NOWHERE ST")
+	if code != 0 {
+		t.Fatalf("geocode: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"block", "intersection", "unmatched", "-76.58"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("geocode output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = hs(t, ctx, t.TempDir(), "geocode", "accuracy")
+	if code != 0 {
+		t.Fatalf("geocode accuracy: exit %d: %s", code, errOut)
+	}
+	// The issue's bar: at least 95% matched, median under 100 m.
+	m := regexp.MustCompile(`(?m)^\s*all\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no 'all' row in:\n%s", out)
+	}
+	var pct, median float64
+	fmt.Sscan(m[3], &pct)
+	fmt.Sscan(m[4], &median)
+	if pct < 95 || median >= 100 {
+		t.Errorf("accuracy %.1f%% matched, median %.1f m: want >= 95%% and < 100 m\n%s", pct, median, out)
+	}
+	// Another city's own reference cases through --cases.
+	cases := filepath.Join(t.TempDir(), "mine.csv")
+	if err := os.WriteFile(cases, []byte("address,lon,lat\n1200 N MILTON AVE,-76.5827,39.3051\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut = hs(t, ctx, t.TempDir(), "geocode", "accuracy", "--cases", cases); code != 0 || !strings.Contains(out, "source=mine") {
+		t.Fatalf("--cases: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut = hs(t, ctx, t.TempDir(), "--city", "tempe", "geocode", "accuracy"); code == 0 || !strings.Contains(errOut, "--cases") {
+		t.Fatalf("tempe without cases: exit %d %s", code, errOut)
 	}
 }
