@@ -500,27 +500,28 @@ func (c *child) cpu(ctx context.Context, pool *pgxpool.Pool) func() time.Duratio
 }
 
 // cpuOf returns a meter of the CPU time of the database backends whose
-// application_name is app (PostgreSQL runs on this machine).
+// application_name is app (PostgreSQL runs on this machine). Backends seen
+// once stay counted, so a reading that misses one (pg_stat_activity read
+// while it was starting or busy) does not make the delta go wrong.
 func cpuOf(ctx context.Context, pool *pgxpool.Pool, app string) func() time.Duration {
+	known := map[int]bool{}
 	return func() time.Duration {
 		rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
-		if err != nil {
-			return 0
-		}
-		defer rows.Close()
-		var total time.Duration
-		var pids []int
-		for rows.Next() {
-			var pid int
-			if rows.Scan(&pid) == nil {
-				pids = append(pids, pid)
+		if err == nil {
+			for rows.Next() {
+				var pid int
+				if rows.Scan(&pid) == nil {
+					known[pid] = true
+				}
 			}
+			rows.Close()
 		}
-		for _, pid := range pids {
+		var total time.Duration
+		for pid := range known {
 			total += procCPU(pid)
 		}
 		if os.Getenv("TILEBENCH_DEBUG") != "" {
-			fmt.Fprintln(os.Stderr, "cpu", app, pids, total, rows.Err())
+			fmt.Fprintln(os.Stderr, "cpu", app, len(known), total, err)
 		}
 		return total
 	}
