@@ -106,7 +106,7 @@ func (h *mapHandler) mapConfigHandler(c echo.Context) error {
 	cfg := MapConfig{
 		City: "hotspots", Families: tiles.Query{}.Families(h.kinds), Windows: []string{"7d", "30d", "90d", "365d", "all"},
 		DefaultWindow: "365d", Simulated: h.s.cfg.Simulated, SuppressBelow: h.suppressBelow(),
-		Principal:    MapPrincipal{Role: p.Role, SeesPoints: p.SeesPoints(), Suppressed: h.suppressFor(p) > 0},
+		Principal:    MapPrincipal{Role: p.Role, SeesPoints: p.SeesPoints(), Suppressed: h.mapSuppressFor(p) > 0},
 		AlertsStream: "/api/v1/alerts/stream",
 	}
 	if cfg.Simulated == nil {

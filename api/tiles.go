@@ -66,16 +66,25 @@ func (h *mapHandler) suppressBelow() int {
 	return 11
 }
 
-// suppressFor is the threshold applied to a caller: none for those inside
-// the data agreement, the city's for everyone else. An outreach key limited
-// to some areas sees the city-wide maps as the public does: its team's own
-// areas come unsuppressed through its alerts and area indicators, while the
-// rest of the city is outside what the team was granted.
+// suppressFor is the threshold applied to a caller's figures of an area or
+// cell it may see (the handlers check its scope first): none for those
+// inside the data agreement, the city's for everyone else.
 func (h *mapHandler) suppressFor(p geo.Principal) int {
-	if p.SeesUnsuppressed() && !(p.Role == geo.RoleOutreach && len(p.Areas) > 0) {
+	if p.SeesUnsuppressed() {
 		return 0
 	}
 	return h.suppressBelow()
+}
+
+// mapSuppressFor is the threshold of the city-wide map tiles. An outreach
+// key limited to some areas sees them as the public does: its own areas
+// come unsuppressed through series, indicators and alerts, while the rest
+// of the city is outside what the team was granted.
+func (h *mapHandler) mapSuppressFor(p geo.Principal) int {
+	if p.Role == geo.RoleOutreach && len(p.Areas) > 0 {
+		return h.suppressBelow()
+	}
+	return h.suppressFor(p)
 }
 
 // tileRequest parses and authorises a tile request. z/x/y are bounded
@@ -101,7 +110,7 @@ func (h *mapHandler) tileRequest(c echo.Context) (tiles.Request, error) {
 	if layer == tiles.LayerIncidents && !p.SeesPoints() {
 		return tiles.Request{}, deny(c, p, "see exact incident locations (analysts only)")
 	}
-	return tiles.Request{Layer: layer, Tile: t, Query: q, SuppressBelow: h.suppressFor(p), Points: p.SeesPoints()}, nil
+	return tiles.Request{Layer: layer, Tile: t, Query: q, SuppressBelow: h.mapSuppressFor(p), Points: p.SeesPoints()}, nil
 }
 
 // getTileHandler serves GET /tiles/{layer}/{z}/{x}/{y}.mvt.
