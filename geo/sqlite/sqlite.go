@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -90,7 +91,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.write.SetMaxOpenConns(1)
-	if err := db.write.PingContext(ctx); err != nil {
+	if err := pingRetryBusy(ctx, db.write); err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -104,6 +105,31 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(readers)
 	return db, nil
+}
+
+// pingRetryBusy opens the first connection, retrying while another process
+// holds the file: switching a new file to WAL needs an exclusive lock that
+// SQLite does not wait for through busy_timeout, so two processes starting
+// on one fresh file (serve and an ingest worker) could otherwise fail.
+func pingRetryBusy(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // Close closes both connection pools.
