@@ -101,6 +101,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 	if err != nil {
 		return geo.UpsertResult{}, err
 	}
+	db.noteAdded(ctx, loadID, res.Added)
 	return res, nil
 }
 

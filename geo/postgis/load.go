@@ -14,6 +14,11 @@ func (db *DB) StartLoad(ctx context.Context, source string) (geo.Load, error) {
 	if source == "" {
 		return geo.Load{}, wrap("start load", geo.FieldErrorf("source", "load without source"))
 	}
+	// A bulk load that never finished (a crash) may have left the
+	// secondary indexes dropped: they come back before any new load.
+	if err := db.ensureIndexesUnlessBulk(ctx); err != nil {
+		return geo.Load{}, wrap("start load", err)
+	}
 	l := geo.Load{Source: source, StartedAt: db.nowUTC(), Status: geo.LoadRunning}
 	err := db.pool.QueryRow(ctx, `INSERT INTO loads (source, started_at, status) VALUES ($1, $2, $3) RETURNING id`,
 		l.Source, l.StartedAt, l.Status).Scan(&l.ID)
@@ -43,6 +48,9 @@ WHERE id = $1`, l.ID, finished, status, l.RowsRead, l.Added, l.Changed, l.Unchan
 	}
 	if tag.RowsAffected() == 0 {
 		return wrap("finish load", geo.Errorf(geo.ENOTFOUND, "load %d not found", l.ID))
+	}
+	if err := db.endLoad(ctx, l.ID); err != nil {
+		return wrap("finish load: rebuild indexes", err)
 	}
 	db.vacuumAggregates(ctx)
 	return nil

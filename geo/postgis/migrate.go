@@ -85,6 +85,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 			slog.Int64("version", r.Source.Version),
 			slog.Duration("duration", r.Duration))
 	}
+	// Indexes a bulk load dropped and never rebuilt (its process died)
+	// come back here, at the latest.
+	if err := db.ensureIndexesUnlessBulk(ctx); err != nil {
+		return fmt.Errorf("postgis: migrate schema %q: %w", schema, err)
+	}
 	return nil
 }
 

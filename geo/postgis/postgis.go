@@ -32,6 +32,11 @@ type Options struct {
 	// Now is the clock for created/updated stamps, injectable so tests can
 	// pin it; nil means time.Now.
 	Now func() time.Time
+	// BulkLoadRows is how many new incidents one load must add, into a
+	// table holding at most twice as many, before the store drops the
+	// secondary indexes for the rest of the load and rebuilds them at its
+	// end (see bulk.go); 0 means DefaultBulkLoadRows, negative never.
+	BulkLoadRows int
 }
 
 // DB is a PostGIS-backed geo.Store. It is safe for concurrent use.
@@ -40,6 +45,9 @@ type DB struct {
 	cfg  *pgxpool.Config
 	log  *slog.Logger
 	now  func() time.Time
+
+	bulkRows int
+	bulk     bulkState
 }
 
 var _ geo.Store = (*DB)(nil)
@@ -60,7 +68,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = int32(opts.MaxConns)
 	}
-	db := &DB{cfg: cfg, log: opts.Logger, now: opts.Now}
+	db := &DB{cfg: cfg, log: opts.Logger, now: opts.Now, bulkRows: opts.BulkLoadRows}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}

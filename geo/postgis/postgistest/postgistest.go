@@ -58,7 +58,13 @@ func MustOpenDB(tb testing.TB) *postgis.DB {
 // migrating it, closing it when the test ends.
 func Open(tb testing.TB, schema string) *postgis.DB {
 	tb.Helper()
-	db, err := postgis.Open(context.Background(), SchemaURL(tb, schema), postgis.Options{})
+	return OpenWith(tb, schema, postgis.Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(tb testing.TB, schema string, opts postgis.Options) *postgis.DB {
+	tb.Helper()
+	db, err := postgis.Open(context.Background(), SchemaURL(tb, schema), opts)
 	if err != nil {
 		tb.Fatalf("open: %v", err)
 	}

@@ -1,0 +1,294 @@
+package postgis_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"hotspots/geo"
+	"hotspots/geo/postgis"
+	"hotspots/geo/postgis/postgistest"
+	"hotspots/geo/storetest"
+)
+
+// indexDefs returns the definitions of the secondary incidents indexes that
+// exist in schema, by name.
+func indexDefs(t *testing.T, schema string) map[string]string {
+	t.Helper()
+	conn := connect(t, schema)
+	rows, err := conn.Query(t.Context(), `
+SELECT indexname, indexdef FROM pg_indexes
+WHERE schemaname = $1 AND tablename = 'incidents' AND indexname = ANY($2)`, schema, postgis.SecondaryIndexNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			t.Fatal(err)
+		}
+		out[n] = d
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// upsertBatches writes incs in batches of n as load l.
+func upsertBatches(t *testing.T, ctx context.Context, db *postgis.DB, l geo.Load, incs []geo.Incident, n int) geo.UpsertResult {
+	t.Helper()
+	var sum geo.UpsertResult
+	for i := 0; i < len(incs); i += n {
+		r, err := db.UpsertIncidents(ctx, l.ID, incs[i:min(i+n, len(incs))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum.Added += r.Added
+		sum.Changed += r.Changed
+		sum.Unchanged += r.Unchanged
+	}
+	return sum
+}
+
+func TestBulkLoadRebuildsIndexes(t *testing.T) {
+	ctx := t.Context()
+	schema := postgistest.NewSchema(t)
+	db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := indexDefs(t, schema)
+	if len(want) != len(postgis.SecondaryIndexNames()) {
+		t.Fatalf("migrated schema has %d of the secondary indexes: %v", len(want), want)
+	}
+
+	incs := storetest.Incidents(600, 7)
+	l, err := db.StartLoad(ctx, "bulk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := upsertBatches(t, ctx, db, l, incs[:300], 50)
+	if res.Added != 300 {
+		t.Fatalf("added %d, want 300", res.Added)
+	}
+	if got := indexDefs(t, schema); len(got) != 0 {
+		t.Fatalf("indexes during a bulk load on an empty table: %v, want none", got)
+	}
+	// Reads stay right without the indexes.
+	b := orb.Bound{Min: orb.Point{-76.72, 39.20}, Max: orb.Point{-76.60, 39.30}}
+	n, err := db.CountIncidents(ctx, geo.IncidentFilter{Bounds: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantN := 0
+	for _, inc := range incs[:300] {
+		if b.Contains(inc.Location) {
+			wantN++
+		}
+	}
+	if n != wantN {
+		t.Fatalf("count in bounds during bulk load %d, want %d", n, wantN)
+	}
+	upsertBatches(t, ctx, db, l, incs[300:], 50)
+	if err := db.FinishLoad(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes after the bulk load:\n%v\nwant\n%v", got, want)
+	}
+	checkCounts(t, db, incs)
+
+	// The same load again changes nothing and keeps the indexes.
+	v0, err := db.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := db.StartLoad(ctx, "bulk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = upsertBatches(t, ctx, db, l2, incs, 50)
+	if res.Added != 0 || res.Changed != 0 || res.Unchanged != len(incs) {
+		t.Fatalf("reload: %+v, want all unchanged", res)
+	}
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes during a reload: %v", got)
+	}
+	if err := db.FinishLoad(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	if v1, _ := db.DataVersion(ctx); v1 != v0 {
+		t.Fatalf("data version moved on an identical reload: %d -> %d", v0, v1)
+	}
+	checkCounts(t, db, incs)
+
+	// A load that adds the threshold to a table more than twice as big
+	// keeps its indexes.
+	more := storetest.Incidents(200, 8)
+	for i := range more {
+		more[i].Source = "bulk-more"
+	}
+	l3, err := db.StartLoad(ctx, "bulk-more")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upsertBatches(t, ctx, db, l3, more[:150], 50)
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes during a small load into a big table: %v", got)
+	}
+	upsertBatches(t, ctx, db, l3, more[150:], 50)
+	if err := db.FinishLoad(ctx, l3); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db, append(slices.Clone(incs), more...))
+}
+
+func TestBulkLoadInterrupted(t *testing.T) {
+	ctx := t.Context()
+	schema := postgistest.NewSchema(t)
+	db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := indexDefs(t, schema)
+	incs := storetest.Incidents(400, 9)
+
+	// A load cancelled mid-way: the ingest pipeline finishes it as failed
+	// with an uncancelled context, which rebuilds the indexes.
+	cctx, cancel := context.WithCancel(ctx)
+	l, err := db.StartLoad(cctx, "bulk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upsertBatches(t, cctx, db, l, incs[:200], 50)
+	if got := indexDefs(t, schema); len(got) != 0 {
+		t.Fatalf("indexes during the bulk load: %v", got)
+	}
+	cancel()
+	if _, err := db.UpsertIncidents(cctx, l.ID, incs[200:250]); err == nil {
+		t.Fatal("upsert with a cancelled context succeeded")
+	}
+	l.Status, l.Error = geo.LoadFailed, "cancelled"
+	if err := db.FinishLoad(context.WithoutCancel(cctx), l); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes after a cancelled bulk load: %v", got)
+	}
+
+	// A process that dies mid-load never finishes it: the next process's
+	// StartLoad (or Migrate) builds the indexes.
+	for _, next := range []string{"start load", "migrate"} {
+		t.Run(next, func(t *testing.T) {
+			schema := postgistest.NewSchema(t)
+			dead := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
+			if err := dead.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l, err := dead.StartLoad(ctx, "bulk-"+next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh := storetest.Incidents(400, 10)
+			for i := range fresh {
+				fresh[i].Source = "bulk-" + next
+			}
+			upsertBatches(t, ctx, dead, l, fresh, 100)
+			if got := indexDefs(t, schema); len(got) != 0 {
+				t.Fatalf("indexes during the bulk load: %v", got)
+			}
+			dead.Close()
+			db2 := postgistest.Open(t, schema)
+			if next == "migrate" {
+				err = db2.Migrate(ctx)
+			} else {
+				_, err = db2.StartLoad(ctx, "other")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := indexDefs(t, schema); len(got) != len(want) {
+				t.Fatalf("indexes after %s: %v", next, got)
+			}
+			checkCounts(t, db2, fresh)
+			if err := db2.Ready(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCounts compares the store's totals with incs.
+func checkCounts(t *testing.T, db *postgis.DB, incs []geo.Incident) {
+	t.Helper()
+	ctx := t.Context()
+	n, err := db.CountIncidents(ctx, geo.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(incs) {
+		t.Fatalf("%d incidents, want %d", n, len(incs))
+	}
+	for _, res := range []int{7, 12} {
+		cc, err := db.CellCounts(ctx, geo.CellCountFilter{Res: res})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0
+		for _, c := range cc {
+			sum += c.Count
+		}
+		if sum != len(incs) {
+			t.Fatalf("cell counts at res %d sum to %d, want %d", res, sum, len(incs))
+		}
+	}
+}
+
+// TestConformanceBulk runs the store conformance suite with every load
+// going bulk from its first row, so the suite's loads run without the
+// secondary indexes and rebuild them when they finish.
+func TestConformanceBulk(t *testing.T) {
+	postgistest.URL(t)
+	var mu sync.Mutex
+	schemas := map[*testing.T]string{}
+	storetest.Run(t, func(t *testing.T) geo.Store {
+		t.Helper()
+		mu.Lock()
+		schema, ok := schemas[t]
+		mu.Unlock()
+		if !ok {
+			schema = postgistest.NewSchema(t)
+			mu.Lock()
+			schemas[t] = schema
+			mu.Unlock()
+			t.Cleanup(func() {
+				mu.Lock()
+				delete(schemas, t)
+				mu.Unlock()
+			})
+		}
+		db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 1})
+		if err := db.Migrate(t.Context()); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		return db
+	})
+}
