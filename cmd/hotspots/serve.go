@@ -17,7 +17,7 @@ import (
 type ServeCmd struct {
 	Listen    string        `name:"listen" env:"HOTSPOTS_LISTEN" default:":8080" help:"Address to listen on, host:port."`
 	Grace     time.Duration `name:"grace" env:"HOTSPOTS_SHUTDOWN_GRACE" default:"15s" help:"How long in-flight requests get to finish on SIGINT/SIGTERM."`
-	PublicURL string        `name:"public-url" env:"HOTSPOTS_PUBLIC_URL" help:"Public address of the map, used in alert links (e.g. https://hotspots.health.city.gov/). Empty: the listen address."`
+	PublicURL string        `name:"public-url" env:"HOTSPOTS_PUBLIC_URL" help:"Public address of the map, used in alert links (e.g. https://hotspots.health.city.gov/). Empty: http://localhost:PORT/ (set it in production)."`
 	Poll      bool          `name:"poll" env:"HOTSPOTS_POLL" default:"true" negatable:"" help:"Poll the city's sources that have a poll URL in this process (--no-poll when a separate 'ingest --watch' worker does it)."`
 	Detect    bool          `name:"detect" env:"HOTSPOTS_DETECT" default:"true" negatable:"" help:"Run detection in this process: daily at --detect-at and after new data settles."`
 	DetectAt  string        `name:"detect-at" env:"HOTSPOTS_DETECT_AT" default:"06:00" help:"Local time of day (city time zone) of the daily detection run, HH:MM."`
@@ -116,7 +116,11 @@ func (s ServeCmd) Run(ctx context.Context, a *App) error {
 		return err
 	}
 	at, _ := timeOfDay(s.DetectAt) // checked by Validate
-	o := ServiceOptions{Listen: s.Listen, Grace: s.Grace, PublicURL: s.PublicURL, Poll: s.Poll, SMTP: s.SMTP.config(),
+	public := s.PublicURL
+	if public == "" {
+		public = "http://" + localURLHost(s.Listen) + "/"
+	}
+	o := ServiceOptions{Listen: s.Listen, Grace: s.Grace, PublicURL: public, Poll: s.Poll, SMTP: s.SMTP.config(),
 		Detect: s.Detect, DetectAt: at, DetectSettle: s.Settle, Metrics: s.Metrics, HTTP: s.HTTP.options()}
 	if s.Retention != "" {
 		o.Retention, _ = ops.ParseAge(s.Retention) // checked by Validate
@@ -126,6 +130,19 @@ func (s ServeCmd) Run(ctx context.Context, a *App) error {
 		return err
 	}
 	return svc.run(ctx, o)
+}
+
+// localURLHost is the host:port of a listen address as a local browser
+// reaches it: an empty or wildcard host becomes localhost.
+func localURLHost(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 func hostForURL(addr net.Addr) string {

@@ -136,14 +136,29 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 			}
 		}()
 	}
-	spawn("deliveries", s.pool.Run)
-	spawn("alert sweep", func(ctx context.Context) error { return s.engine.Run(ctx, time.Minute) })
+	// Build everything that can fail before any job starts.
+	var poller *ingest.Poller
 	if o.Poll {
 		p, err := ingest.NewPoller(s.st, s.city, ingest.PollerOptions{Options: s.ingest})
 		if err != nil {
 			return err
 		}
-		spawn("poller", p.Run)
+		poller = p
+	}
+	var sch *scheduler
+	if o.Detect {
+		r, err := s.newRunner(detect.DefaultConfig())
+		if err != nil {
+			return err
+		}
+		sch = &scheduler{svc: s, runner: r, At: o.DetectAt, Settle: o.DetectSettle,
+			Check: min(15*time.Second, max(o.DetectSettle/2, 100*time.Millisecond)), log: s.a.Log}
+	}
+
+	spawn("deliveries", s.pool.Run)
+	spawn("alert sweep", func(ctx context.Context) error { return s.engine.Run(ctx, time.Minute) })
+	if poller != nil {
+		spawn("poller", poller.Run)
 	}
 	if o.Retention > 0 {
 		spawn("retention", func(ctx context.Context) error {
@@ -151,12 +166,7 @@ func (s *service) run(ctx context.Context, o ServiceOptions) error {
 		})
 	}
 	var detector api.Detector
-	if o.Detect {
-		r, err := s.newRunner(detect.DefaultConfig())
-		if err != nil {
-			return err
-		}
-		sch := &scheduler{svc: s, runner: r, At: o.DetectAt, Settle: o.DetectSettle, Check: min(15*time.Second, max(o.DetectSettle/2, 100*time.Millisecond)), log: s.a.Log}
+	if sch != nil {
 		spawn("detection", sch.Run)
 		detector = sch
 	}
