@@ -81,9 +81,17 @@ type Revision struct {
 	LoadID     int64
 	Source     string
 	ChangedAt  time.Time
-	// Changes maps field name to [old, new] as JSON values.
+	// Changes maps field name to [old, new] as JSON values. After a
+	// retention purge the point-level fields (PointFields) keep their name
+	// with [null, null]: the change is still on record, its values are not.
 	Changes map[string][2]any
 }
+
+// PointFields are the Revision.Changes fields that hold point-level data
+// (a location, an address, a raw feed row). Retention replaces their values
+// with [null, null]. IncidentChanges writes location, address and raw; the
+// other names guard revisions written under other names.
+var PointFields = []string{"location", "address", "raw", "point", "geom", "lat", "lon"}
 
 // UpsertResult counts what an idempotent upsert did.
 type UpsertResult struct {

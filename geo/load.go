@@ -2,6 +2,20 @@ package geo
 
 import "time"
 
+// LoadInterrupted is the Error of a load that StartLoad marked failed
+// because it was still running LoadInterruptedAfter after it started: its
+// process died (a crash, a database outage) before it could finish it.
+const LoadInterrupted = "interrupted"
+
+// LoadInterruptedAfter is how long a load may stay running before a new
+// load of its source takes it for dead. Loads of one source are not
+// serialised for their whole run (the stores lock per upsert transaction
+// and key bucket only, and two loads of a source may overlap), so a running
+// load of the same source cannot be proven dead by a lock; an age far above
+// any real load (minutes for a million rows, seconds for a push) is the
+// conservative, heartbeat-free rule.
+const LoadInterruptedAfter = 24 * time.Hour
+
 // Load is one run of one source through ingest: the unit of the public data
 // changelog ("when, which source, how many rows added, changed, quarantined").
 type Load struct {

@@ -41,6 +41,15 @@ type QuarantinedRow struct {
 	Resolved *time.Time // set when a re-process turned it into an incident
 }
 
+// DetailPurged is the Detail of a quarantined row whose raw content and
+// specifics were removed by retention (IncidentService.PurgePoints): its
+// source, key, reason, load and times stay for the bookkeeping, but it can
+// no longer be re-processed.
+const DetailPurged = "purged"
+
+// Purged reports whether retention removed the row's content.
+func (r *QuarantinedRow) Purged() bool { return r.Detail == DetailPurged && len(r.Raw) == 0 }
+
 // QuarantineFilter selects quarantined rows.
 type QuarantineFilter struct {
 	Source          string

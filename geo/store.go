@@ -32,6 +32,13 @@ type IncidentService interface {
 	// PurgePoints removes point-level detail (location, address, raw row) of
 	// incidents that occurred before cutoff while keeping their cell, day,
 	// kind and areas, so aggregates stay. It returns how many were purged.
+	// In the same transaction it removes the other copies of point-level
+	// data older than cutoff: the values of PointFields in the revisions of
+	// those incidents and in revisions recorded before cutoff (the field
+	// names, times, loads and sources stay), and the raw row and detail of
+	// quarantined rows created before cutoff (they keep source, key,
+	// reason, load and times, get Detail DetailPurged and can no longer be
+	// re-processed).
 	PurgePoints(ctx context.Context, cutoff time.Time) (int, error)
 }
 
@@ -49,6 +56,9 @@ type QuarantineService interface {
 // LoadService records loads (the data changelog) and per-source watermarks
 // for incremental polling that survives restarts.
 type LoadService interface {
+	// StartLoad records a running load of source. Loads of the same source
+	// still running LoadInterruptedAfter after they started are marked
+	// failed with Error LoadInterrupted in the same step.
 	StartLoad(ctx context.Context, source string) (Load, error)
 	FinishLoad(ctx context.Context, l Load) error
 	ListLoads(ctx context.Context, source string, limit int) ([]Load, error)

@@ -401,6 +401,61 @@ func TestReprocessAfterMappingFix(t *testing.T) {
 	}
 }
 
+// TestReprocessSkipsPurgedRows checks that quarantined rows whose content
+// retention purged are skipped and counted by a re-process, not an error,
+// and stay quarantined with their bookkeeping.
+func TestReprocessSkipsPurgedRows(t *testing.T) {
+	for _, sk := range storeKinds {
+		t.Run(sk.name, func(t *testing.T) {
+			ctx := context.Background()
+			city := MustCity(t, "baltimore")
+			fixed, err := OpenMapping(city, "mappings/bpd-part1-2018.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := readCityFile("baltimore", "mappings/bpd-part1-2018.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			broken := mustMapping(t, strings.Replace(raw, `time_formats: ["15:04:05", "15:04", "hhmm"]`, `time_formats: ["15:04:05", "15:04"]`, 1))
+			sample, err := readCityFile("baltimore", "sample/bpd-part1-2018.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{Logger: discard}
+			st := sk.open(t)
+			s, err := Load(ctx, st, city, broken, csvFeed(sample), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Quarantined == 0 {
+				t.Fatal("broken mapping quarantined nothing")
+			}
+			// A cutoff after the load: every quarantined row is older.
+			if _, err := st.PurgePoints(ctx, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Reprocess(ctx, st, city, fixed, opts)
+			if err != nil {
+				t.Fatalf("reprocess of purged rows: %v", err)
+			}
+			if r.Purged != s.Quarantined || r.Quarantined != s.Quarantined || r.Resolved != 0 || r.Added != 0 || !r.Accounted() {
+				t.Errorf("reprocess: purged %d, quarantined %d, resolved %d, added %d; want %d purged and quarantined",
+					r.Purged, r.Quarantined, r.Resolved, r.Added, s.Quarantined)
+			}
+			left, err := st.ListQuarantine(ctx, geo.QuarantineFilter{Source: fixed.ID})
+			if err != nil || len(left) != s.Quarantined {
+				t.Fatalf("unresolved rows after reprocess: %d (%v), want %d", len(left), err, s.Quarantined)
+			}
+			for _, q := range left {
+				if !q.Purged() || q.Reason != geo.ReasonBadTime && s.ByReason[q.Reason] == 0 {
+					t.Fatalf("row after reprocess: %+v", q)
+				}
+			}
+		})
+	}
+}
+
 func readCityFile(city, name string) (string, error) {
 	c, err := openCity(city)
 	if err != nil {

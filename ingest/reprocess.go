@@ -15,7 +15,8 @@ import (
 // the current mapping, after a fix (a time format added, a kind rule, a
 // geocoder that now knows the street). Rows that pass become incidents, or
 // add their victims to the incident of their key, and are marked resolved;
-// rows that still fail keep their key and get the new reason. It is
+// rows that still fail keep their key and get the new reason. Rows whose
+// content retention purged are skipped and counted (Summary.Purged). It is
 // recorded as a load of the source.
 func Reprocess(ctx context.Context, st geo.Store, city *cities.City, m *Mapping, opts Options) (Summary, error) {
 	opts.defaults()
@@ -87,6 +88,14 @@ func reprocessRows(ctx context.Context, st geo.Store, t *transformer, rows []geo
 	}
 	for _, q := range rows {
 		sum.RowsRead++
+		if q.Purged() || len(q.Raw) == 0 {
+			// Retention removed the row's content: nothing left to
+			// re-process. It stays quarantined, counted, not an error.
+			sum.Purged++
+			sum.Quarantined++
+			sum.ByReason[q.Reason]++
+			continue
+		}
 		if bytes.Contains(q.Raw, []byte(`"_error"`)) {
 			// A row the reader could not split: no mapping fix helps.
 			sum.Quarantined++

@@ -29,6 +29,10 @@ type Summary struct {
 	Quarantined int
 	// Resolved counts earlier quarantined rows that now passed.
 	Resolved int
+	// Purged counts quarantined rows a re-process skipped because
+	// retention removed their content (geo.DetailPurged); they stay
+	// quarantined and are counted in Quarantined too.
+	Purged   int
 	ByReason map[geo.Reason]int
 	// Examples holds a few quarantine details per reason.
 	Examples map[geo.Reason][]string
@@ -96,6 +100,9 @@ func (s *Summary) Print(w io.Writer) error {
 	}
 	if s.Resolved > 0 {
 		fmt.Fprintf(tw, "resolved from quarantine\t%d\t\n", s.Resolved)
+	}
+	if s.Purged > 0 {
+		fmt.Fprintf(tw, "purged by retention, skipped\t%d\t\n", s.Purged)
 	}
 	return tw.Flush()
 }

@@ -95,7 +95,7 @@ func (c DetectCmd) Run(ctx context.Context, a *App) error {
 	case c.NoAlerts:
 		sink = detect.StoreSink(st)
 	default:
-		eng, err := a.newAlertEngine(st, city)
+		eng, err := a.newAlertEngine(st, city, 0)
 		if err != nil {
 			return err
 		}

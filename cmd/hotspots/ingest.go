@@ -72,7 +72,7 @@ func (c IngestCmd) Run(ctx context.Context, a *App) error {
 	if c.NoAlerts {
 		opts, err = a.ingestOptions(city, nil)
 	} else {
-		eng, eerr := a.newAlertEngine(st, city)
+		eng, eerr := a.newAlertEngine(st, city, 0)
 		if eerr != nil {
 			return eerr
 		}

@@ -72,7 +72,7 @@ type service struct {
 }
 
 func (a *App) newService(ctx context.Context, st geo.Store, city *cities.City, o ServiceOptions) (*service, error) {
-	eng, err := a.newAlertEngine(st, city)
+	eng, err := a.newAlertEngine(st, city, o.Retention)
 	if err != nil {
 		return nil, err
 	}

@@ -12,11 +12,13 @@ import (
 )
 
 // alertConfig is the shipped alerting configuration with the city's
-// boundary (subscriptions are validated against it) and its area count
-// rules.
-func alertConfig(city *cities.City) alerting.Config {
+// boundary (subscriptions are validated against it), its area count rules
+// and the retention of alert case points (0 keeps them): serve passes its
+// --retention, so alerts drop their points at the same age as incidents.
+func alertConfig(city *cities.City, pointsRetention time.Duration) alerting.Config {
 	cfg := alerting.DefaultConfig()
 	cfg.Boundary = city.BoundaryPolygon()
+	cfg.PointsRetention = pointsRetention
 	for _, t := range city.Alerts.Thresholds {
 		cfg.Thresholds = append(cfg.Thresholds, alerting.Threshold{
 			Layer: t.Layer, Areas: t.Areas, Kind: geo.Kind(t.Kind), Window: t.Window, Min: t.Min,
@@ -25,9 +27,10 @@ func alertConfig(city *cities.City) alerting.Config {
 	return cfg
 }
 
-// newAlertEngine builds the process's alerting engine over st.
-func (a *App) newAlertEngine(st geo.Store, city *cities.City) (*alerting.Engine, error) {
-	return alerting.NewEngine(st, alertConfig(city), a.Log)
+// newAlertEngine builds the process's alerting engine over st; its sweep
+// purges alert case points older than pointsRetention (0: never).
+func (a *App) newAlertEngine(st geo.Store, city *cities.City, pointsRetention time.Duration) (*alerting.Engine, error) {
+	return alerting.NewEngine(st, alertConfig(city, pointsRetention), a.Log)
 }
 
 // alertHook returns the ingest hook that evaluates the incident rules

@@ -285,7 +285,7 @@ func TestConformanceBulk(t *testing.T) {
 				mu.Unlock()
 			})
 		}
-		db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 1})
+		db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 1, Now: storetest.Clock(t)})
 		if err := db.Migrate(t.Context()); err != nil {
 			t.Fatalf("migrate: %v", err)
 		}

@@ -9,10 +9,15 @@ import (
 	"hotspots/geo"
 )
 
-// StartLoad records the start of a load of source and returns it running.
+// StartLoad records the start of a load of source and returns it running,
+// after marking the source's long-dead running loads failed
+// (failInterrupted).
 func (db *DB) StartLoad(ctx context.Context, source string) (geo.Load, error) {
 	if source == "" {
 		return geo.Load{}, wrap("start load", geo.FieldErrorf("source", "load without source"))
+	}
+	if err := db.failInterrupted(ctx, source); err != nil {
+		return geo.Load{}, wrap("start load", err)
 	}
 	// A bulk load that never finished (a crash) may have left the
 	// secondary indexes dropped: they come back before any new load.

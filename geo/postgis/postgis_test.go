@@ -39,7 +39,9 @@ func openFor(t *testing.T) geo.Store {
 			schemasMu.Unlock()
 		})
 	}
-	db := postgistest.Open(t, schema)
+	// The suite's clock (storetest.Clock) stamps rows in the past for the
+	// retention and interrupted-load tests.
+	db := postgistest.OpenWith(t, schema, postgis.Options{Now: storetest.Clock(t)})
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -173,8 +173,10 @@ FROM incident_revisions WHERE incident = $1 ORDER BY id`, incidentID)
 }
 
 // PurgePoints removes location, address and raw row of incidents that
-// occurred before cutoff. The content hash is kept on purpose: a feed that
-// re-sends an unchanged old row must not bring its point back.
+// occurred before cutoff, and with them the other copies of point-level
+// data older than cutoff (purgeHistory: revision values, quarantined raw
+// rows), in one transaction. The content hash is kept on purpose: a feed
+// that re-sends an unchanged old row must not bring its point back.
 func (db *DB) PurgePoints(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int
 	err := db.inTx(ctx, "purge points", func(tx pgx.Tx) error {
@@ -186,7 +188,11 @@ WHERE occurred_at < $1 AND (geom IS NOT NULL OR address <> '' OR raw IS NOT NULL
 			return err
 		}
 		n = int(tag.RowsAffected())
-		if n > 0 {
+		h, err := purgeHistory(ctx, tx, cutoff)
+		if err != nil {
+			return err
+		}
+		if n+h > 0 {
 			return bumpDataVersion(ctx, tx)
 		}
 		return nil

@@ -293,8 +293,10 @@ FROM incident_revisions WHERE incident = ? ORDER BY id`, incidentID)
 }
 
 // PurgePoints removes location, address and raw row of incidents that
-// occurred before cutoff, keeping cell, day, kind and areas. The content hash
-// is kept so a feed re-sending an unchanged old row does not restore it.
+// occurred before cutoff, keeping cell, day, kind and areas, and with them
+// the other copies of point-level data older than cutoff (purgeHistory:
+// revision values, quarantined raw rows), in one transaction. The content
+// hash is kept so a feed re-sending an unchanged old row does not restore it.
 func (db *DB) PurgePoints(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int
 	err := db.inTx(ctx, "purge points", func(tx *sql.Tx) error {
@@ -309,7 +311,12 @@ WHERE occurred_at < ? AND (lon IS NOT NULL OR address <> '' OR raw IS NOT NULL)`
 		if err != nil {
 			return err
 		}
-		if n = int(m); n > 0 {
+		n = int(m)
+		h, err := purgeHistory(ctx, tx, cutoff)
+		if err != nil {
+			return err
+		}
+		if n+h > 0 {
 			return bumpDataVersion(ctx, tx)
 		}
 		return nil

@@ -8,16 +8,23 @@ import (
 	"hotspots/geo"
 )
 
-// StartLoad records the start of a load of source and returns it running.
+// StartLoad records the start of a load of source and returns it running,
+// marking the source's long-dead running loads failed in the same
+// transaction (failInterrupted).
 func (db *DB) StartLoad(ctx context.Context, source string) (geo.Load, error) {
 	if source == "" {
 		return geo.Load{}, wrap("start load", geo.FieldErrorf("source", "load without source"))
 	}
 	l := geo.Load{Source: source, StartedAt: db.nowUTC(), Status: geo.LoadRunning}
-	err := db.write.QueryRowContext(ctx, `INSERT INTO loads (source, started_at, status) VALUES (?, ?, ?) RETURNING id`,
-		l.Source, us(l.StartedAt), l.Status).Scan(&l.ID)
+	err := db.inTx(ctx, "start load", func(tx *sql.Tx) error {
+		if err := failInterrupted(ctx, tx, source, l.StartedAt); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO loads (source, started_at, status) VALUES (?, ?, ?) RETURNING id`,
+			l.Source, us(l.StartedAt), l.Status).Scan(&l.ID)
+	})
 	if err != nil {
-		return geo.Load{}, wrap("start load", err)
+		return geo.Load{}, err
 	}
 	return l, nil
 }

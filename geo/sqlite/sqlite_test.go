@@ -17,7 +17,7 @@ import (
 func MustOpenDB(t *testing.T) *sqlite.DB {
 	t.Helper()
 	path := fileFor(t)
-	db, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	db, err := sqlite.Open(t.Context(), path, sqlite.Options{Now: storetest.Clock(t)})
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}

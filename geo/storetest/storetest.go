@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"PurgePoints", testPurgePoints},
 		{"ContextCanceled", testContextCanceled},
 	}
+	tests = append(tests, retentionTests...)
 	tests = append(tests, alertTests...)
 	tests = append(tests, accessTests...)
 	for _, tc := range tests {
