@@ -48,6 +48,10 @@ func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int
 // are of one snapshot: a mark committed meanwhile stays for the next
 // refresh. Refreshes are serialised by an advisory lock; when another is
 // running, this one waits for it and then finds little or nothing left.
+// manyMonths is the number of marked months above which a refresh scans
+// their whole day range instead of probing the day index month by month.
+const manyMonths = 6
+
 func (db *DB) refreshAreaMonths(ctx context.Context) error {
 	var dirty bool
 	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM area_month_dirty)`).Scan(&dirty); err != nil {
@@ -85,19 +89,38 @@ DELETE FROM area_month_counts WHERE month = ANY($1::date[]);
 `, months); err != nil {
 		return fmt.Errorf("area months: clear: %w", err)
 	}
-	// The incidents of the marked months, through the day index.
+	// The incidents of the marked months: a few months through the day
+	// index, month by month; many (a large load) in one scan of their
+	// day range, as an index scan per month would visit nearly every heap
+	// page once per month (rows lie in H3 order, not by day). Incidents
+	// are first grouped by their whole areas value, month and kind, so
+	// jsonb_each_text expands tens of thousands of groups rather than
+	// every incident; hashing those groups needs tens of MB (a sort of a
+	// million jsonb values spilled to disk and took twice as long).
+	src := `FROM unnest($1::date[]) AS d(month)
+    JOIN incidents i ON i.day >= d.month AND i.day < (d.month + interval '1 month')::date`
+	if len(months) > manyMonths {
+		src = `FROM incidents i
+    WHERE i.day >= (SELECT min(m) FROM unnest($1::date[]) m)
+      AND i.day < (SELECT max(m) + interval '1 month' FROM unnest($1::date[]) m)::date
+      AND date_trunc('month', i.day)::date IN (SELECT unnest($1::date[]))`
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'; SET LOCAL enable_sort = off`); err != nil {
+		return fmt.Errorf("area months: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `
-WITH m AS (
-    SELECT i.day, i.kind, i.victims, i.areas
-    FROM unnest($1::date[]) AS d(month)
-    JOIN incidents i ON i.day >= d.month AND i.day < (d.month + interval '1 month')::date
+WITH m AS MATERIALIZED (
+    SELECT i.areas, date_trunc('month', i.day)::date AS month, i.kind, count(*) AS n,
+        coalesce(sum(i.victims), 0) AS victims
+    `+src+`
+    GROUP BY 1, 2, 3
 )
 INSERT INTO area_month_counts (layer, area, month, kind, n, victims)
-SELECT a.key, a.value, date_trunc('month', m.day)::date, m.kind, count(*), coalesce(sum(m.victims), 0)
+SELECT a.key, a.value, m.month, m.kind, sum(m.n), sum(m.victims)
 FROM m, jsonb_each_text(m.areas) a
 GROUP BY 1, 2, 3, 4
 UNION ALL
-SELECT '', '', date_trunc('month', m.day)::date, m.kind, count(*), coalesce(sum(m.victims), 0)
+SELECT '', '', m.month, m.kind, sum(m.n), sum(m.victims)
 FROM m
 GROUP BY 3, 4`, months); err != nil {
 		return fmt.Errorf("area months: recompute: %w", err)

@@ -292,3 +292,72 @@ func TestConformanceBulk(t *testing.T) {
 		return db
 	})
 }
+
+// TestAreaMonthsRefreshManyMonths checks the area month counts after loads
+// that mark many months (one scan of their day range) and few (the day
+// index month by month) against an aggregation of the incidents.
+func TestAreaMonthsRefreshManyMonths(t *testing.T) {
+	ctx := t.Context()
+	schema := postgistest.NewSchema(t)
+	db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	incs := storetest.Incidents(500, 12)
+	for i := range incs {
+		incs[i].OccurredAt = incs[i].OccurredAt.AddDate(0, i%30-10, 0)
+		incs[i].Day = incs[i].Day.AddDate(0, i%30-10, 0)
+	}
+	conn := connect(t, schema)
+	check := func(what string) {
+		t.Helper()
+		var diff int
+		err := conn.QueryRow(ctx, `
+WITH want AS (
+    SELECT a.key AS layer, a.value AS area, date_trunc('month', i.day)::date AS month, i.kind,
+        count(*)::int AS n, sum(i.victims)::int AS victims
+    FROM incidents i, jsonb_each_text(i.areas) a GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT '', '', date_trunc('month', i.day)::date, i.kind, count(*)::int, sum(i.victims)::int
+    FROM incidents i GROUP BY 3, 4
+), got AS (SELECT layer, area, month, kind, n, victims FROM area_month_counts)
+SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) x)
+     + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) y)`).Scan(&diff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff != 0 {
+			t.Fatalf("%s: area month counts differ from the incidents in %d rows", what, diff)
+		}
+	}
+	l, err := db.StartLoad(ctx, "months")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upsertBatches(t, ctx, db, l, incs, 100)
+	if err := db.FinishLoad(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	check("many months")
+	// Change a few incidents of two months: few marks, the per-month path.
+	var changed []geo.Incident
+	for i := range incs {
+		if i%30 == 3 || i%30 == 17 {
+			c := incs[i]
+			c.Victims++
+			changed = append(changed, c)
+		}
+	}
+	l2, err := db.StartLoad(ctx, "months")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := upsertBatches(t, ctx, db, l2, changed, 100)
+	if res.Changed != len(changed) {
+		t.Fatalf("changed %d, want %d", res.Changed, len(changed))
+	}
+	if err := db.FinishLoad(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	check("few months")
+}

@@ -124,8 +124,14 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 			r++
 		}
 		if r == len(seen) {
-			seen = append(seen, map[[2]string]bool{})
-			rounds = append(rounds, nil)
+			// The first round usually takes the whole batch: sized for it,
+			// it is never regrown (a staged incident is a few hundred bytes).
+			n := 0
+			if r == 0 {
+				n = len(incs)
+			}
+			seen = append(seen, make(map[[2]string]bool, n))
+			rounds = append(rounds, make([]staged, 0, n))
 		}
 		seen[r][key] = true
 		rounds[r] = append(rounds[r], staged{inc: inc, hash: inc.ContentHash()})
@@ -444,13 +450,14 @@ ORDER BY o`, ids, loadID, sources, now, changes)
 // order, preceded by the stored id when ids is set, without materialising
 // a second copy of the batch.
 type copySource struct {
-	rows []staged
-	pick []int
-	ids  []int64
-	now  time.Time
-	i    int
-	vals []any
-	err  error
+	rows  []staged
+	pick  []int
+	ids   []int64
+	now   time.Time
+	i     int
+	vals  []any
+	areas []byte
+	err   error
 }
 
 func (c *copySource) Next() bool {
@@ -465,10 +472,10 @@ func (c *copySource) Next() bool {
 			return false
 		}
 	}
-	areas := inc.Areas
-	if areas == nil {
-		areas = map[string]string{}
-	}
+	// JSONB goes as JSON text either way; encoded here it skips pgx's
+	// json.Marshal. The buffer is reused: COPY encodes each row's values
+	// before asking for the next row.
+	c.areas = appendAreasJSON(c.areas[:0], inc.Areas)
 	flags := inc.Flags
 	if flags == nil {
 		flags = []string{}
@@ -483,7 +490,7 @@ func (c *copySource) Next() bool {
 	}
 	c.vals = append(c.vals, inc.Source, inc.SourceID, string(inc.Kind), inc.OccurredAt,
 		inc.TimeKnown, inc.Day, geomB, string(inc.Precision), inc.Address, inc.Victims,
-		inc.Naloxone, inc.Agency, int64(inc.Cell), areas, flags, raw, s.hash, c.now, c.now)
+		inc.Naloxone, inc.Agency, int64(inc.Cell), c.areas, flags, raw, s.hash, c.now, c.now)
 	c.i++
 	return true
 }
