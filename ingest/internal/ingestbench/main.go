@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"hotspots/cities"
@@ -34,7 +35,20 @@ func run() error {
 	load := flag.String("load", "", "CSV file to load")
 	mapping := flag.String("mapping", "", "mapping file for -load")
 	dbURL := flag.String("database-url", os.Getenv("HOTSPOTS_DATABASE_URL"), "PostGIS URL")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of -load to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch {
 	case *mappingOut != "":
 		return os.WriteFile(*mappingOut, []byte(ingest.SyntheticMapping), 0o644)
