@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"hotspots/cities"
 	"hotspots/geo"
@@ -13,6 +14,12 @@ type DemoOptions struct {
 	RunOptions
 	// Seed of the simulated overdose stream.
 	Seed uint64
+	// SimFrom and SimTo bound the simulated stream's local dates (To
+	// exclusive); zero: SimOptions' defaults. SimLastSpikeAtEnd plants its
+	// last spike on the final days, so a stream ending yesterday shows a
+	// live spike.
+	SimFrom, SimTo    time.Time
+	SimLastSpikeAtEnd bool
 }
 
 // LoadDemo loads what the city's demo section lists: each bundled sample
@@ -40,7 +47,7 @@ func LoadDemo(ctx context.Context, st geo.Store, city *cities.City, o DemoOption
 	if n <= 0 {
 		return out, nil, nil
 	}
-	s, spikes, err := SimulateOverdoses(ctx, st, city, SimOptions{Seed: o.Seed, N: n}, o.Options)
+	s, spikes, err := SimulateOverdoses(ctx, st, city, SimOptions{Seed: o.Seed, N: n, From: o.SimFrom, To: o.SimTo, LastSpikeAtEnd: o.SimLastSpikeAtEnd}, o.Options)
 	if err != nil {
 		return out, nil, fmt.Errorf("demo: simulated overdoses: %w", err)
 	}

@@ -59,6 +59,9 @@ type SimOptions struct {
 	From, To time.Time
 	// Spikes is the number of planted clusters; negative means none.
 	Spikes int
+	// LastSpikeAtEnd makes the last planted spike run up to To, so a stream
+	// that ends today shows a live spike (the demo's alerts).
+	LastSpikeAtEnd bool
 }
 
 func (o *SimOptions) defaults() {
@@ -165,6 +168,9 @@ func generateOverdoses(city *cities.City, place simPlace, so SimOptions) ([]Reco
 		sp := SimSpike{Center: place.sample(rng), Days: 3 + rng.IntN(5), Extra: 15 + rng.IntN(16), RadiusM: 250}
 		first := min(60, days/3)
 		sp.Start = so.From.AddDate(0, 0, first+rng.IntN(max(1, days-first-sp.Days)))
+		if so.LastSpikeAtEnd && i == so.Spikes-1 {
+			sp.Start = so.To.AddDate(0, 0, -sp.Days)
+		}
 		for range sp.Extra {
 			day := sp.Start.AddDate(0, 0, rng.IntN(sp.Days))
 			add(day, jitter(rng, sp.Center, sp.RadiusM))

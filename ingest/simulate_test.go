@@ -3,10 +3,12 @@ package ingest
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 
 	"hotspots/geo"
 )
@@ -136,4 +138,46 @@ func mustFloat(s string) float64 {
 		panic(err)
 	}
 	return p[1]
+}
+
+// TestLastSpikeAtEnd checks the demo's live spike: the last planted spike
+// covers the stream's final days, the others and the background are the
+// same stream as without the option.
+func TestLastSpikeAtEnd(t *testing.T) {
+	city := MustCity(t, "baltimore")
+	place := boundaryPlace{newPIP(city.BoundaryPolygon(), 256)}
+	so := SimOptions{Seed: 9, N: 3000}
+	so.defaults()
+	_, plain := generateOverdoses(city, place, so)
+	so.LastSpikeAtEnd = true
+	recs, live := generateOverdoses(city, place, so)
+	last := live[len(live)-1]
+	if end := last.Start.AddDate(0, 0, last.Days); !end.Equal(so.To) {
+		t.Fatalf("last spike runs %s + %d days, want it to end at %s", last.Start, last.Days, so.To)
+	}
+	for i := range len(live) - 1 {
+		if live[i] != plain[i] {
+			t.Errorf("spike %d moved: %+v, was %+v", i, live[i], plain[i])
+		}
+	}
+	near := 0
+	for _, r := range recs {
+		at, _ := time.Parse(time.RFC3339, r.Get("time"))
+		if !at.Before(so.To.AddDate(0, 0, -last.Days)) && planar.Distance(pointOf(t, r), last.Center) < 0.01 {
+			near++
+		}
+	}
+	if near < last.Extra {
+		t.Errorf("%d incidents near the live spike in its days, want at least its %d extra", near, last.Extra)
+	}
+}
+
+func pointOf(t *testing.T, r Record) orb.Point {
+	t.Helper()
+	lat, err1 := strconv.ParseFloat(r.Get("lat"), 64)
+	lon, err2 := strconv.ParseFloat(r.Get("lon"), 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("row %v: bad point", r.Values)
+	}
+	return orb.Point{lon, lat}
 }

@@ -20,6 +20,7 @@ type DemoCmd struct {
 	Grace    time.Duration `name:"grace" env:"HOTSPOTS_SHUTDOWN_GRACE" default:"5s" help:"How long in-flight requests get to finish on SIGINT/SIGTERM."`
 	Seed     uint64        `name:"seed" default:"1" help:"Seed of the simulated overdose stream (same seed, same stream)."`
 	LoadOnly bool          `name:"load-only" help:"Load and detect, print the summary, and exit without serving."`
+	Live     bool          `name:"live" default:"true" negatable:"" help:"Date the simulated overdose stream over the two years up to yesterday, with its last spike on the final days, so detection and spike alerts are live. --no-live keeps it in 2023-2024."`
 }
 
 // Validate checks the listen address up front.
@@ -46,8 +47,17 @@ func (d DemoCmd) Run(ctx context.Context, a *App) error {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "Loading the %s demo into the %s store (%s)...\n", city.Name, a.StoreKind(), a.where())
-	sums, spikes, err := ingest.LoadDemo(ctx, st, city, ingest.DemoOptions{
-		RunOptions: ingest.RunOptions{Options: svc.ingest}, Seed: d.Seed})
+	do := ingest.DemoOptions{RunOptions: ingest.RunOptions{Options: svc.ingest}, Seed: d.Seed}
+	if d.Live {
+		// Simulated incidents may be dated anywhere: ending yesterday (the
+		// city's date) keeps every one in the past and the last spike
+		// inside the alert rules' windows.
+		l := time.Now().In(city.Location)
+		do.SimTo = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+		do.SimFrom = do.SimTo.AddDate(-2, 0, 0)
+		do.SimLastSpikeAtEnd = true
+	}
+	sums, spikes, err := ingest.LoadDemo(ctx, st, city, do)
 	if err != nil {
 		return err
 	}
