@@ -77,6 +77,25 @@ func (a *App) StoreKind() string {
 	return "embedded"
 }
 
+// openForWork loads the city and opens the store migrated and holding the
+// city's area layers: what serve, demo and ingest start with. The caller
+// closes the store.
+func (a *App) openForWork(ctx context.Context) (*cities.City, migratingStore, error) {
+	city, err := a.OpenCity()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := a.OpenStore(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.ensureAreas(ctx, st, city); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return city, st, nil
+}
+
 // ensureAreas loads the city's area layers into the store when any of them
 // is missing, so incidents get their neighborhood, CSA and districts at
 // ingest. Layers already there are left alone: reloading them is

@@ -29,18 +29,11 @@ func (d DemoCmd) Validate() error { return validateListen(d.Listen) }
 // Run loads, detects and serves. Loading twice changes nothing, so the demo
 // can be restarted on the same data folder.
 func (d DemoCmd) Run(ctx context.Context, a *App) error {
-	city, err := a.OpenCity()
-	if err != nil {
-		return err
-	}
-	st, err := a.OpenStore(ctx, true)
+	city, st, err := a.openForWork(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := a.ensureAreas(ctx, st, city); err != nil {
-		return err
-	}
 	o := ServiceOptions{Listen: d.Listen, Grace: d.Grace, Simulated: []string{ingest.SimulatedSource}, Metrics: true}
 	svc, err := a.newService(ctx, st, city, o)
 	if err != nil {

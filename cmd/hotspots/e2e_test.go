@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,8 +23,7 @@ import (
 // with a valid signature header; one of the pushed rows is given by address
 // only and must be placed by the offline geocoder.
 func TestPushedOverdosesReachAWebhook(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	dir := t.TempDir()
 
 	var mu sync.Mutex
@@ -50,38 +48,9 @@ func TestPushedOverdosesReachAWebhook(t *testing.T) {
 	}
 	key := regexp.MustCompile(`secret:\s+(\S+)`).FindStringSubmatch(out)[1]
 
-	pr, pw := io.Pipe()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer pw.Close()
-		run(ctx, []string{"--data-dir", dir, "--log-level", "info", "serve", "--listen", "127.0.0.1:0", "--no-poll", "--no-detect"}, io.Discard, pw)
-	}()
-	defer wg.Wait()
-	defer cancel()
+	srv := startServe(t, dir, "--no-poll", "--no-detect")
+	url, lines := srv.url, srv.lines
 	deadline := time.After(60 * time.Second)
-	url := ""
-	for url == "" {
-		select {
-		case l := <-lines:
-			if m := regexp.MustCompile(`msg=serving url=(http://\S+/)`).FindStringSubmatch(l); m != nil {
-				url = m[1]
-			}
-		case <-deadline:
-			t.Fatal("serve did not start")
-		}
-	}
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))

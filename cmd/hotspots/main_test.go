@@ -279,41 +279,10 @@ func TestMigrateTwiceOnTheEmbeddedStore(t *testing.T) {
 // and waits for the scheduler to notice the new data and store detection
 // runs.
 func TestServeDetectsAfterNewData(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	dir := t.TempDir()
-	pr, pw := io.Pipe()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	code := -1
-	go func() {
-		defer wg.Done()
-		defer pw.Close()
-		code = run(ctx, []string{"--data-dir", dir, "--log-level", "info", "serve", "--listen", "127.0.0.1:0",
-			"--no-poll", "--detect-settle", "300ms", "--rate-limit", "2", "--rate-burst", "4", "--retention", "30y"}, io.Discard, pw)
-	}()
+	srv := startServe(t, dir, "--no-poll", "--detect-settle", "300ms", "--rate-limit", "2", "--rate-burst", "4", "--retention", "30y")
+	url, lines := srv.url, srv.lines
 	deadline := time.After(60 * time.Second)
-	url := ""
-	for url == "" {
-		select {
-		case l := <-lines:
-			if m := regexp.MustCompile(`msg=serving url=(http://\S+/)`).FindStringSubmatch(l); m != nil {
-				url = m[1]
-			}
-		case <-deadline:
-			t.Fatal("serve did not start")
-		}
-	}
 	// The flags reach the API: metrics are served, and a client going
 	// over its rate gets 429 with Retry-After (health checks never do).
 	if body := get(t, url+"metrics"); !strings.Contains(body, "hotspots_") {
@@ -360,10 +329,57 @@ func TestServeDetectsAfterNewData(t *testing.T) {
 	if err != nil || len(runs) == 0 {
 		t.Fatalf("stpscan runs after the scheduled detection: %v, %v", runs, err)
 	}
-	cancel()
-	wg.Wait()
-	if code != 0 {
+	if code := srv.stop(); code != 0 {
 		t.Fatalf("serve exit %d", code)
+	}
+}
+
+// served is a `hotspots serve` running in-process for a test.
+type served struct {
+	url   string
+	lines <-chan string // its log lines from the start on (dropped when nobody reads)
+	stop  func() int    // cancels it and returns its exit code
+}
+
+// startServe runs serve on the embedded store in dir with extra flags,
+// waits until it listens, and stops it when the test ends.
+func startServe(t *testing.T, dir string, flags ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	lines := make(chan string, 1000)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	code := -1
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer pw.Close()
+		args := append([]string{"--data-dir", dir, "--log-level", "info", "serve", "--listen", "127.0.0.1:0"}, flags...)
+		code = run(ctx, args, io.Discard, pw)
+	}()
+	stop := func() int { cancel(); <-done; return code }
+	t.Cleanup(func() { stop() })
+	re := regexp.MustCompile(`msg=serving url=(http://\S+/)`)
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case l := <-lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				return &served{url: m[1], lines: lines, stop: stop}
+			}
+		case <-done:
+			t.Fatalf("serve exited with %d before listening", code)
+		case <-deadline:
+			t.Fatal("serve did not start")
+		}
 	}
 }
 

@@ -103,18 +103,11 @@ func validateListen(addr string) error {
 // Run opens the store (migrating it), makes sure the city's areas are
 // loaded, then serves until a signal arrives.
 func (s ServeCmd) Run(ctx context.Context, a *App) error {
-	city, err := a.OpenCity()
-	if err != nil {
-		return err
-	}
-	st, err := a.OpenStore(ctx, true)
+	city, st, err := a.openForWork(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := a.ensureAreas(ctx, st, city); err != nil {
-		return err
-	}
 	at, _ := timeOfDay(s.DetectAt) // checked by Validate
 	public := s.PublicURL
 	if public == "" {
