@@ -98,9 +98,17 @@ func (gd *groupData) ebpscan(ctx context.Context) ([]output, error) {
 		settings: map[string]any{"ebp": cfg, "max_radius_m": gd.cfg.Scan.MaxRadiusM}}}, nil
 }
 
-// monitored keeps the points of the last MonitorDays days of an n-day
-// series.
-func (gd *groupData) monitored(day, n int) bool { return day >= n-gd.cfg.MonitorDays }
+// monitoredPoints keeps, in place, the points of the last MonitorDays days
+// of an n-day series: earlier days were reported by earlier daily runs.
+func monitoredPoints[P any](gd *groupData, pts []P, day func(P) int, n int) []P {
+	kept := pts[:0]
+	for _, p := range pts {
+		if day(p) >= n-gd.cfg.MonitorDays {
+			kept = append(kept, p)
+		}
+	}
+	return kept
+}
 
 func (gd *groupData) ears(ctx context.Context, m temporal.EARSMethod) ([]output, error) {
 	cfg := temporal.EARSConfig{Method: m, Baseline: gd.cfg.EARSBaseline, MinSigma: gd.cfg.EARSMinSigma}
@@ -116,12 +124,7 @@ func (gd *groupData) ears(ctx context.Context, m temporal.EARSMethod) ([]output,
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", s.layer, s.area, err)
 		}
-		kept := pts[:0]
-		for _, p := range pts {
-			if gd.monitored(p.Day, n) {
-				kept = append(kept, p)
-			}
-		}
+		kept := monitoredPoints(gd, pts, func(p temporal.EARSPoint) int { return p.Day }, n)
 		fs = append(fs, temporal.EARSFindings(cfg, kept, temporal.Target{Layer: s.layer, Area: s.area}, from)...)
 	}
 	return []output{{name: m.Detector(), findings: fs, from: from, to: to,
@@ -155,12 +158,7 @@ func (gd *groupData) chart(ctx context.Context, d string) ([]output, error) {
 			if err != nil {
 				return nil, err
 			}
-			kept := pts[:0]
-			for _, p := range pts {
-				if gd.monitored(p.Day, n) {
-					kept = append(kept, p)
-				}
-			}
+			kept := monitoredPoints(gd, pts, func(p temporal.CUSUMPoint) int { return p.Day }, n)
 			fs = append(fs, temporal.CUSUMFindings(cfg, kept, tg, from)...)
 		case GLRPois:
 			cfg := temporal.DefaultGLRPois(mu0)
@@ -168,12 +166,7 @@ func (gd *groupData) chart(ctx context.Context, d string) ([]output, error) {
 			if err != nil {
 				return nil, err
 			}
-			kept := pts[:0]
-			for _, p := range pts {
-				if gd.monitored(p.Day, n) {
-					kept = append(kept, p)
-				}
-			}
+			kept := monitoredPoints(gd, pts, func(p temporal.GLRPoint) int { return p.Day }, n)
 			fs = append(fs, temporal.GLRPoisFindings(cfg, kept, tg, from)...)
 		case EWMA:
 			cfg := temporal.DefaultEWMA(mu0)
@@ -181,12 +174,7 @@ func (gd *groupData) chart(ctx context.Context, d string) ([]output, error) {
 			if err != nil {
 				return nil, err
 			}
-			kept := pts[:0]
-			for _, p := range pts {
-				if gd.monitored(p.Day, n) {
-					kept = append(kept, p)
-				}
-			}
+			kept := monitoredPoints(gd, pts, func(p temporal.EWMAPoint) int { return p.Day }, n)
 			fs = append(fs, temporal.EWMAFindings(cfg, kept, tg, from)...)
 		}
 	}
