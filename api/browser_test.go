@@ -46,6 +46,25 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// chromiumOptions are the headless Chromium flags every browser test uses:
+// no sandbox (CI runs as root), no GPU, no background traffic, one window size
+// so screenshots compare.
+func chromiumOptions(t *testing.T, bin string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1200, 800),
+	}
+}
+
 // artifactDir is where the browser test leaves its screenshot.
 func artifactDir(t *testing.T) string {
 	if d := os.Getenv("HOTSPOTS_ARTIFACTS"); d != "" {
@@ -110,19 +129,7 @@ func TestBrowserMap(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1200, 800),
-	}
+	opts := chromiumOptions(t, bin)
 	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelA()
 	var jsErrors []string
