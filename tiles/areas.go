@@ -173,21 +173,30 @@ func (s *Service) areasTile(ctx context.Context, r Request) ([]*mvt.Layer, error
 // (families, then the total), applying public suppression: a hidden family
 // also hides the total, and a hidden total hides every family.
 func countProps(props geojson.Properties, keys []string, row []int32, below int) {
-	w := len(row)
-	total := int(row[w-1])
-	hidden := Suppressed(total, below)
-	if !hidden {
-		for j, n := range row[:w-1] {
-			if Suppressed(int(n), below) {
-				hidden = true
-			} else if n > 0 {
-				props[keys[j]] = int(n)
-			}
-		}
-	}
-	if hidden {
+	if visibleCounts(row, below, func(j, n int) { props[keys[j]] = n }) {
 		props["suppressed"] = true
 		return
 	}
-	props["n_total"] = total
+	props["n_total"] = int(row[len(row)-1])
+}
+
+// visibleCounts applies the suppression rule to one row of counts (one per
+// family, then the total): a small total hides everything; otherwise each
+// family count that is not small is passed to show, and any hidden family
+// hides the total too, since total minus the shown families would reveal
+// it. It reports whether anything was hidden (then the total must not be
+// shown).
+func visibleCounts(row []int32, below int, show func(j, n int)) (hidden bool) {
+	w := len(row)
+	if Suppressed(int(row[w-1]), below) {
+		return true
+	}
+	for j, n := range row[:w-1] {
+		if Suppressed(int(n), below) {
+			hidden = true
+		} else if n > 0 {
+			show(j, int(n))
+		}
+	}
+	return hidden
 }

@@ -2,7 +2,6 @@ package tiles
 
 import (
 	"bufio"
-	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -73,7 +72,9 @@ func readTiles(tb testing.TB, path string) []maptile.Tile {
 
 // BenchmarkHexTile measures an uncached hex tile (aggregate in memory, tile
 // cut, encoded and gzipped) over the same tile lists peer servers were
-// measured with (see testdata/zxy-*.txt).
+// measured with (see testdata/zxy-*.txt), in the public view (counts
+// suppressed, at most resolution 9: what anonymous callers and the tile
+// benchmark get) and the analyst view (resolution by zoom up to 11).
 func BenchmarkHexTile(b *testing.B) {
 	counts := benchCounts()
 	families := []string{"overdose", "shooting"}
@@ -81,26 +82,33 @@ func BenchmarkHexTile(b *testing.B) {
 	for _, res := range []int{7, 8, 9, 10, 11} {
 		idx[res] = NewHexIndex(res, families, counts)
 	}
-	for _, band := range []string{"low", "mid", "high"} {
-		tiles := readTiles(b, "testdata/zxy-"+band+".txt")
-		b.Run(band, func(b *testing.B) {
-			b.ReportAllocs()
-			var bytes, features int
-			i := 0
-			for b.Loop() {
-				t := tiles[i%len(tiles)]
-				i++
-				l := idx[ResForZoom(t.Z)].Layer(t, 0)
-				features += len(l.Features)
-				enc, err := encode(l)
-				if err != nil {
-					b.Fatal(err)
-				}
-				bytes += len(enc.Gzip)
+	for _, view := range []struct {
+		name          string
+		below, maxRes int
+	}{{"public", 11, PublicMaxRes}, {"analyst", 0, 15}} {
+		for _, band := range []string{"low", "mid", "high"} {
+			tiles := readTiles(b, "testdata/zxy-"+band+".txt")
+			features := 0
+			for _, t := range tiles {
+				features += len(decodedLayer(b, idx[min(ResForZoom(t.Z), view.maxRes)], t, view.below).Features)
 			}
-			b.ReportMetric(float64(bytes)/float64(max(i, 1)), "gz_bytes/tile")
-			b.ReportMetric(math.Round(float64(features)/float64(max(i, 1))), "features/tile")
-		})
+			b.Run(view.name+"/"+band, func(b *testing.B) {
+				b.ReportAllocs()
+				var bytes int
+				i := 0
+				for b.Loop() {
+					t := tiles[i%len(tiles)]
+					i++
+					enc, err := gzipped(idx[min(ResForZoom(t.Z), view.maxRes)].Encode(t, view.below))
+					if err != nil {
+						b.Fatal(err)
+					}
+					bytes += len(enc.Gzip)
+				}
+				b.ReportMetric(float64(bytes)/float64(max(i, 1)), "gz_bytes/tile")
+				b.ReportMetric(float64(features)/float64(len(tiles)), "features/tile")
+			})
+		}
 	}
 }
 

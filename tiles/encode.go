@@ -2,10 +2,10 @@ package tiles
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"sync"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/paulmach/orb/encoding/mvt"
 )
 
@@ -13,6 +13,10 @@ import (
 // tables, which for a half-kilobyte tile costs 40 times the compression
 // itself (see the tile benchmark notes). BestSpeed: on tiles of a few KB it
 // is about a third faster than the default level for ~10% more bytes.
+// klauspost/compress rather than compress/gzip: same format, and on an
+// 8.5 KB hex tile 1.55x faster at BestSpeed (4.1 KB out against 3.9 KB);
+// once the hex layer is written directly, gzip is most of an uncached
+// tile's CPU.
 var gzipPool = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
@@ -60,6 +64,15 @@ func encode(layers ...*mvt.Layer) (*Tile, error) {
 	raw, err := mvt.Marshal(kept)
 	if err != nil {
 		return nil, fmt.Errorf("marshal tile: %w", err)
+	}
+	return gzipped(raw)
+}
+
+// gzipped pairs an encoded tile with its gzipped form; an empty tile stays
+// empty in both.
+func gzipped(raw []byte) (*Tile, error) {
+	if len(raw) == 0 {
+		return &Tile{Raw: []byte{}, Gzip: []byte{}}, nil
 	}
 	gz, err := Gzip(raw)
 	if err != nil {

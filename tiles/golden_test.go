@@ -82,11 +82,7 @@ func buildGolden(t *testing.T, src string) []byte {
 	}
 	idx := NewHexIndex(gs.Res, gs.Families, counts)
 	tile := maptile.New(gs.Tile[1], gs.Tile[2], maptile.Zoom(gs.Tile[0]))
-	enc, err := encode(idx.Layer(tile, gs.SuppressBelow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enc.Raw
+	return idx.Encode(tile, gs.SuppressBelow)
 }
 
 func decode(t *testing.T, b []byte) mvt.Layers {

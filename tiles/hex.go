@@ -2,11 +2,8 @@ package tiles
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/mvt"
-	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 
 	"hotspots/geo"
@@ -27,47 +24,11 @@ type HexIndex struct {
 	cells  []hexCell
 	counts []int32 // len(cells) * (len(Families)+1); the last column is the total
 	pts    []orb.Point
-	maxW   float64 // widest cell in world units, to widen the range search
-	keys   []string
+	maxW   float64  // widest cell in world units, to widen the range search
+	keys   []string // n_<family>, in Families order
 
-	// props holds each cell's feature properties per suppression level,
-	// built on first use: features only read them, so every tile shares one
-	// map per cell instead of building it again.
-	propsMu sync.Mutex
-	props   map[int]*hexProps
-}
-
-type hexProps struct {
-	once sync.Once
-	p    []geojson.Properties
-}
-
-// cellProps returns the properties of every cell for a suppression level.
-func (h *HexIndex) cellProps(suppressBelow int) []geojson.Properties {
-	if suppressBelow < 2 {
-		suppressBelow = 0 // every level below 2 suppresses nothing
-	}
-	h.propsMu.Lock()
-	if h.props == nil {
-		h.props = map[int]*hexProps{}
-	}
-	hp := h.props[suppressBelow]
-	if hp == nil {
-		hp = &hexProps{}
-		h.props[suppressBelow] = hp
-	}
-	h.propsMu.Unlock()
-	hp.once.Do(func() {
-		w := len(h.Families) + 1
-		hp.p = make([]geojson.Properties, len(h.cells))
-		for i := range h.cells {
-			props := make(geojson.Properties, 3)
-			props["cell"] = h.cells[i].id
-			countProps(props, h.keys, h.counts[i*w:(i+1)*w], suppressBelow)
-			hp.p[i] = props
-		}
-	})
-	return hp.p
+	// propKeys are the layer's property keys by slot (hexKey*).
+	propKeys []string
 }
 
 type hexCell struct {
@@ -134,6 +95,7 @@ func NewHexIndex(res int, families []string, counts []geo.CellCount) *HexIndex {
 	for i, f := range families {
 		h.keys[i] = "n_" + f
 	}
+	h.propKeys = append([]string{"cell", "n_total", "suppressed"}, h.keys...)
 	return h
 }
 
@@ -156,15 +118,20 @@ func (h *HexIndex) Counts(c geo.Cell) (map[string]int, int) {
 	return nil, 0
 }
 
-// Layer builds the hex layer of tile t. suppressBelow > 1 hides counts from
-// 1 to suppressBelow-1 (the public view): a hidden family count also hides
-// the total, since total minus the shown families would reveal it.
-func (h *HexIndex) Layer(t maptile.Tile, suppressBelow int) *mvt.Layer {
+// Encode builds the hex layer of tile t as an encoded tile (empty when no
+// cell touches it). suppressBelow > 1 hides counts from 1 to
+// suppressBelow-1 (the public view): a hidden family count also hides the
+// total, since total minus the shown families would reveal it.
+func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int) []byte {
+	if suppressBelow < 2 {
+		suppressBelow = 0 // every level below 2 suppresses nothing
+	}
 	p := newProjector(t)
 	lo := sort.Search(len(h.cells), func(i int) bool { return h.cells[i].bound.Min[0] >= p.wclip.Min[0]-h.maxW })
-	props := h.cellProps(suppressBelow)
-	layer := &mvt.Layer{Name: LayerHex, Version: 2, Extent: Extent}
-	var slab []orb.Point
+	w := getLayerWriter(h.propKeys)
+	defer w.put()
+	nf := len(h.Families)
+	slab := w.slab[:0]
 	for i := lo; i < len(h.cells); i++ {
 		c := &h.cells[i]
 		if c.bound.Min[0] > p.wclip.Max[0] {
@@ -173,12 +140,31 @@ func (h *HexIndex) Layer(t maptile.Tile, suppressBelow int) *mvt.Layer {
 		if !c.bound.Intersects(p.wclip) {
 			continue
 		}
+		slab = slab[:0]
 		r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound)
 		if r == nil {
 			continue
 		}
 		orient(r, true)
-		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: orb.Polygon{r}, Properties: props[i]})
+		var px, py int32
+		w.Ring(r, &px, &py)
+		w.String(hexKeyCell, c.id)
+		row := h.counts[i*(nf+1) : (i+1)*(nf+1)]
+		if visibleCounts(row, suppressBelow, func(j, n int) { w.Int(hexKeyFamily+j, int64(n)) }) {
+			w.True(hexKeySuppressed)
+		} else {
+			w.Int(hexKeyTotal, int64(row[nf]))
+		}
+		w.EndPolygon()
 	}
-	return layer
+	w.slab = slab
+	return w.Tile(LayerHex)
 }
+
+// The hex layer's property keys, as slots of HexIndex.propKeys.
+const (
+	hexKeyCell = iota
+	hexKeyTotal
+	hexKeySuppressed
+	hexKeyFamily // the first n_<family>; the others follow in Families order
+)

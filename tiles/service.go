@@ -289,7 +289,15 @@ func (s *Service) tile(ctx context.Context, r Request) (t *Tile, cached bool, er
 	var layers []*mvt.Layer
 	switch r.Layer {
 	case LayerHex:
-		layers, err = s.hexTile(ctx, r)
+		raw, err := s.hexTile(ctx, r)
+		if err != nil {
+			return nil, false, err
+		}
+		if t, err = gzipped(raw); err != nil {
+			return nil, false, err
+		}
+		s.cache.Put(key, t)
+		return t, false, nil
 	case LayerHotspots, LayerClusters:
 		layers, err = s.findingsTile(ctx, r)
 	case LayerAreas:
@@ -369,7 +377,8 @@ func (s *Service) buildHex(ctx context.Context, res int, q Query, end time.Time)
 	return NewHexIndex(res, q.Families(s.cfg.Kinds), counts), nil
 }
 
-func (s *Service) hexTile(ctx context.Context, r Request) ([]*mvt.Layer, error) {
+// hexTile encodes a hex tile from the aggregate of its resolution.
+func (s *Service) hexTile(ctx context.Context, r Request) ([]byte, error) {
 	res := ResForZoom(r.Tile.Z)
 	if r.SuppressBelow > 1 && res > PublicMaxRes {
 		res = PublicMaxRes
@@ -378,5 +387,5 @@ func (s *Service) hexTile(ctx context.Context, r Request) ([]*mvt.Layer, error) 
 	if err != nil {
 		return nil, err
 	}
-	return []*mvt.Layer{idx.Layer(r.Tile, r.SuppressBelow)}, nil
+	return idx.Encode(r.Tile, r.SuppressBelow), nil
 }

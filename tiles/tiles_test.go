@@ -185,8 +185,8 @@ func TestSeamsCoincide(t *testing.T) {
 			{"east", maptile.New(a.X+1, a.Y, z), Extent, 0},
 			{"south", maptile.New(a.X, a.Y+1, z), 0, Extent},
 		} {
-			la := idx.Layer(a, 0)
-			lb := idx.Layer(nb.b, 0)
+			la := decodedLayer(t, idx, a, 0)
+			lb := decodedLayer(t, idx, nb.b, 0)
 			fa, fb := byCell(la.Features), byCell(lb.Features)
 			shared := 0
 			for cell, ga := range fa {
@@ -225,7 +225,7 @@ func byCell(fs []*geojson.Feature) map[string]orb.Geometry {
 
 func TestHexLayerExteriorRingsPositive(t *testing.T) {
 	idx := NewHexIndex(9, []string{"shooting"}, clusteredCounts(9))
-	l := idx.Layer(maptile.At(orb.Point{-76.6122, 39.2904}, 13), 0)
+	l := decodedLayer(t, idx, maptile.At(orb.Point{-76.6122, 39.2904}, 13), 0)
 	if len(l.Features) < 10 {
 		t.Fatalf("only %d hexagons", len(l.Features))
 	}

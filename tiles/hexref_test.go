@@ -1,0 +1,200 @@
+package tiles
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/maptile"
+)
+
+// referenceLayer is the hex layer built the obvious way, as geojson
+// features with property maps for orb's mvt.Marshal: what HexIndex.Encode
+// replaced for speed, kept here as the reference it must agree with.
+func referenceLayer(h *HexIndex, t maptile.Tile, suppressBelow int) *mvt.Layer {
+	if suppressBelow < 2 {
+		suppressBelow = 0
+	}
+	p := newProjector(t)
+	w := len(h.Families) + 1
+	layer := &mvt.Layer{Name: LayerHex, Version: 2, Extent: Extent}
+	for i := range h.cells {
+		c := &h.cells[i]
+		if !c.bound.Intersects(p.wclip) {
+			continue
+		}
+		var slab []orb.Point
+		r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound)
+		if r == nil {
+			continue
+		}
+		orient(r, true)
+		props := geojson.Properties{"cell": c.id}
+		countProps(props, h.keys, h.counts[i*w:(i+1)*w], suppressBelow)
+		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: orb.Polygon{r}, Properties: props})
+	}
+	return layer
+}
+
+// decodedLayer is HexIndex.Encode's tile decoded by orb (nil layer when
+// the tile is empty), for tests that look at features.
+func decodedLayer(tb testing.TB, h *HexIndex, t maptile.Tile, suppressBelow int) *mvt.Layer {
+	tb.Helper()
+	raw := h.Encode(t, suppressBelow)
+	if len(raw) == 0 {
+		return &mvt.Layer{Name: LayerHex}
+	}
+	ls, err := mvt.Unmarshal(raw)
+	if err != nil {
+		tb.Fatalf("tile %v does not decode: %v", t, err)
+	}
+	if len(ls) != 1 || ls[0].Name != LayerHex || ls[0].Extent != Extent || ls[0].Version != 2 {
+		tb.Fatalf("tile %v: layers %+v", t, ls)
+	}
+	return ls[0]
+}
+
+// featureSet renders a layer's features comparably: cell -> geometry and
+// properties, with numbers as orb decodes them.
+func featureSet(tb testing.TB, l *mvt.Layer) map[string]string {
+	tb.Helper()
+	m := map[string]string{}
+	for _, f := range l.Features {
+		keys := make([]string, 0, len(f.Properties))
+		for k := range f.Properties {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		s := fmt.Sprint(f.Geometry)
+		for _, k := range keys {
+			s += fmt.Sprintf(" %s=%v(%T)", k, f.Properties[k], f.Properties[k])
+		}
+		cell := f.Properties["cell"].(string)
+		if _, dup := m[cell]; dup {
+			tb.Fatalf("cell %s twice in one tile", cell)
+		}
+		m[cell] = s
+	}
+	return m
+}
+
+// TestEncodeMatchesOrb checks the direct writer against orb's encoder on
+// every tile of the benchmark lists, at every resolution the zooms use,
+// in the analyst view and the public (suppressed) view: the decoded tiles
+// must hold the same features with the same geometry and properties.
+func TestEncodeMatchesOrb(t *testing.T) {
+	counts := benchCounts()
+	idx := map[int]*HexIndex{}
+	var mu sync.Mutex
+	index := func(res int) *HexIndex {
+		mu.Lock()
+		defer mu.Unlock()
+		if idx[res] == nil {
+			idx[res] = NewHexIndex(res, []string{"overdose", "shooting"}, counts)
+		}
+		return idx[res]
+	}
+	compared, nonEmpty := 0, 0
+	for _, band := range []string{"low", "mid", "high"} {
+		list := readTiles(t, "testdata/zxy-"+band+".txt")
+		if band == "high" {
+			list = list[:300]
+		}
+		for _, tile := range list {
+			for _, below := range []int{0, 11} {
+				res := ResForZoom(tile.Z)
+				if below > 1 {
+					res = min(res, PublicMaxRes)
+				}
+				h := index(res)
+				ref := referenceLayer(h, tile, below)
+				var want map[string]string
+				if len(ref.Features) > 0 {
+					raw, err := mvt.Marshal(mvt.Layers{ref})
+					if err != nil {
+						t.Fatal(err)
+					}
+					ls, err := mvt.Unmarshal(raw)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want = featureSet(t, ls[0])
+					nonEmpty++
+				} else {
+					want = map[string]string{}
+				}
+				got := featureSet(t, decodedLayer(t, h, tile, below))
+				if !reflect.DeepEqual(got, want) {
+					for c, g := range got {
+						if want[c] != g {
+							t.Fatalf("tile %v res %d below %d cell %s:\n got %s\nwant %s", tile, res, below, c, g, want[c])
+						}
+					}
+					t.Fatalf("tile %v res %d below %d: %d features, want %d", tile, res, below, len(got), len(want))
+				}
+				compared++
+			}
+		}
+	}
+	if nonEmpty < 100 {
+		t.Fatalf("only %d of %d compared tiles hold hexagons", nonEmpty, compared)
+	}
+}
+
+// TestLayerWriterValues checks the value table: integers shared between
+// features, true written once, keys only when used, negative integers
+// zigzag-encoded.
+func TestLayerWriterValues(t *testing.T) {
+	w := getLayerWriter([]string{"a", "b", "unused", "c"})
+	defer w.put()
+	sq := orb.Ring{{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}}
+	for i, v := range []int64{5, 5, -3} {
+		var px, py int32
+		w.Ring(sq, &px, &py)
+		w.String(0, fmt.Sprint("f", i))
+		w.Int(1, v)
+		if i == 2 {
+			w.True(3)
+		}
+		w.EndPolygon()
+	}
+	var px, py int32
+	w.Ring(orb.Ring{{0, 0}, {1, 1}}, &px, &py) // degenerate: no geometry, dropped
+	w.EndPolygon()
+	ls, err := mvt.Unmarshal(w.Tile("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 || len(ls[0].Features) != 3 {
+		t.Fatalf("layers %+v", ls)
+	}
+	for i, want := range []float64{5, 5, -3} {
+		f := ls[0].Features[i]
+		if f.Properties["b"] != want || f.Properties["a"] != fmt.Sprint("f", i) {
+			t.Fatalf("feature %d: %v", i, f.Properties)
+		}
+		if _, ok := f.Properties["unused"]; ok {
+			t.Fatalf("feature %d has an unused key", i)
+		}
+		if got := f.Geometry.(orb.Polygon)[0]; len(got) != 5 || got[2] != (orb.Point{10, 10}) {
+			t.Fatalf("feature %d geometry %v", i, got)
+		}
+	}
+	if ls[0].Features[2].Properties["c"] != true {
+		t.Fatalf("bool: %v", ls[0].Features[2].Properties)
+	}
+	// 3 cell strings, 2 distinct integers, one true.
+	if w.nvals != 6 || len(w.keyOut) != 3 {
+		t.Fatalf("%d values, %d keys", w.nvals, len(w.keyOut))
+	}
+	e := getLayerWriter([]string{"x"})
+	defer e.put()
+	if got := e.Tile("empty"); len(got) != 0 {
+		t.Fatalf("empty layer encodes to %d bytes", len(got))
+	}
+}
