@@ -139,7 +139,7 @@ func (h *mapHandler) getTileHandler(c echo.Context) error {
 		setHeaders()
 		return c.NoContent(http.StatusNotModified)
 	}
-	t, err := h.tiles.Tile(ctx, req)
+	t, err := h.tiles.TileTagged(ctx, req, etag)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (h *mapHandler) getTileHandler(c echo.Context) error {
 	}
 	setHeaders()
 	const mvtType = "application/vnd.mapbox-vector-tile"
-	if len(t.Raw) > 0 && acceptsGzip(c.Request()) {
+	if len(t.Gzip) > 0 && acceptsGzip(c.Request()) {
 		c.Response().Header().Set("Content-Encoding", "gzip")
 		return c.Blob(http.StatusOK, mvtType, t.Gzip)
 	}

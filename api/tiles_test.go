@@ -23,6 +23,7 @@ import (
 	"hotspots/cities"
 	"hotspots/geo"
 	"hotspots/geo/sqlite"
+	"hotspots/tiles"
 )
 
 // Fixture points: a res-9 cell with 15 shootings and 4 overdoses, and one
@@ -281,10 +282,11 @@ func TestGetTileHexPrivacyAndCaching(t *testing.T) {
 			if ct := res.Header.Get("Content-Type"); ct != "application/vnd.mapbox-vector-tile" {
 				t.Fatalf("content type %q", ct)
 			}
-			if res.Header.Get("Content-Encoding") != "gzip" {
-				t.Fatal("gzip accepted but not used")
+			gz := res.Header.Get("Content-Encoding") == "gzip"
+			if !gz && len(body) >= tiles.GzipMinBytes {
+				t.Fatalf("gzip accepted but a %d-byte tile went out plain", len(body))
 			}
-			props := hexProps(t, decodeMVT(t, body, true)["hex"], mapHotPoint, tt.res)
+			props := hexProps(t, decodeMVT(t, body, gz)["hex"], mapHotPoint, tt.res)
 			for k, v := range tt.props {
 				if props[k] != v {
 					t.Fatalf("%s = %v, want %v (all: %v)", k, props[k], v, props)
@@ -407,6 +409,17 @@ func TestGetTileStreetsBasemap(t *testing.T) {
 	}
 	if ls["streets"] == nil || len(ls["streets"].Features) < 50 {
 		t.Fatalf("bundled centerlines not drawn: %v", ls["streets"])
+	}
+	// A tile this size goes out gzipped to a client that accepts it.
+	if len(body) < tiles.GzipMinBytes {
+		t.Fatalf("a %d-byte streets tile", len(body))
+	}
+	res, gz := mapGet(t, srv.URL+tilePath("streets", 14, mapHotPoint), "Accept-Encoding", "gzip")
+	if res.Header.Get("Content-Encoding") != "gzip" || len(gz) >= len(body) {
+		t.Fatalf("Content-Encoding %q, %d bytes for %d plain", res.Header.Get("Content-Encoding"), len(gz), len(body))
+	}
+	if gls := decodeMVT(t, gz, true); len(gls["streets"].Features) != len(ls["streets"].Features) {
+		t.Fatal("the gzipped tile differs")
 	}
 }
 

@@ -88,6 +88,9 @@ func featureSet(tb testing.TB, l *mvt.Layer) map[string]string {
 // in the analyst view and the public (suppressed) view: the decoded tiles
 // must hold the same features with the same geometry and properties.
 func TestEncodeMatchesOrb(t *testing.T) {
+	if got := NewHexIndex(9, []string{"overdose"}, nil).Encode(maptile.New(0, 0, 0), 0); len(got) != 0 {
+		t.Fatalf("an empty aggregate encodes %d bytes", len(got))
+	}
 	counts := benchCounts()
 	idx := map[int]*HexIndex{}
 	var mu sync.Mutex
@@ -104,6 +107,13 @@ func TestEncodeMatchesOrb(t *testing.T) {
 		list := readTiles(t, "testdata/zxy-"+band+".txt")
 		if band == "high" {
 			list = list[:300]
+		}
+		if band == "low" {
+			// The whole world, the city's corner tiles at low zoom, and
+			// tiles far away: the grid's edges.
+			list = append(list, maptile.New(0, 0, 0), maptile.New(0, 0, 1), maptile.New(1, 1, 1),
+				maptile.At(orb.Point{-76.712, 39.197}, 8), maptile.At(orb.Point{-76.529, 39.372}, 9),
+				maptile.At(orb.Point{0, 0}, 12), maptile.At(orb.Point{-76.62, 45}, 10))
 		}
 		for _, tile := range list {
 			for _, below := range []int{0, 11} {

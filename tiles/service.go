@@ -256,18 +256,25 @@ func (s *Service) ETag(ctx context.Context, r Request) (string, error) {
 
 // Tile builds (or fetches from the cache) one tile.
 func (s *Service) Tile(ctx context.Context, r Request) (*Tile, error) {
+	return s.TileTagged(ctx, r, "")
+}
+
+// TileTagged is Tile for a caller that already holds the request's ETag
+// (the HTTP handler, which needs it first for If-None-Match), so it is not
+// worked out twice; "" works it out.
+func (s *Service) TileTagged(ctx context.Context, r Request, etag string) (*Tile, error) {
 	if s.cfg.Observer == nil {
-		t, _, err := s.tile(ctx, r)
+		t, _, err := s.tile(ctx, r, etag)
 		return t, err
 	}
 	start := time.Now()
-	t, cached, err := s.tile(ctx, r)
+	t, cached, err := s.tile(ctx, r, etag)
 	s.cfg.Observer.TileServed(r.Layer, cached, time.Since(start), err)
 	return t, err
 }
 
-// tile is Tile; cached reports a cache hit.
-func (s *Service) tile(ctx context.Context, r Request) (t *Tile, cached bool, err error) {
+// tile is TileTagged; cached reports a cache hit.
+func (s *Service) tile(ctx context.Context, r Request, etag string) (t *Tile, cached bool, err error) {
 	if !KnownLayer(r.Layer) {
 		return nil, false, geo.Errorf(geo.ENOTFOUND, "unknown tile layer %q", r.Layer)
 	}
@@ -277,9 +284,10 @@ func (s *Service) tile(ctx context.Context, r Request) (t *Tile, cached bool, er
 	if r.Layer == LayerAreas && r.Query.AreaLayer == "" {
 		return nil, false, geo.FieldErrorf("area_layer", "area_layer is required for the areas layer")
 	}
-	etag, err := s.ETag(ctx, r)
-	if err != nil {
-		return nil, false, err
+	if etag == "" {
+		if etag, err = s.ETag(ctx, r); err != nil {
+			return nil, false, err
+		}
 	}
 	key := r.Layer + "/" + strconv.Itoa(int(r.Tile.Z)) + "/" + strconv.Itoa(int(r.Tile.X)) + "/" +
 		strconv.Itoa(int(r.Tile.Y)) + "|" + etag
