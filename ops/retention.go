@@ -20,6 +20,16 @@ type Purger interface {
 	// PurgePoints strips location, address and raw row from incidents that
 	// occurred before cutoff, keeping their cell, day, kind and areas.
 	PurgePoints(ctx context.Context, cutoff time.Time) (int, error)
+	// PurgeAlertPoints strips case points and origins from alerts whose
+	// window ended before cutoff: an alert copies its cases' points, so
+	// purging incidents alone would leave them there.
+	PurgeAlertPoints(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Purged counts what one purge stripped.
+type Purged struct {
+	Incidents int // incidents that lost their point, address and raw row
+	Alerts    int // alerts that lost their case points
 }
 
 // Day and Year are the units ParseAge adds to Go's durations. A year is
@@ -55,26 +65,31 @@ func ParseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// Purge removes the point-level detail of incidents older than age at now
-// and returns how many incidents it stripped. Aggregates (cell and area
-// counts, indicators, detections) are unchanged, since the incidents keep
-// their cells, days, kinds and areas.
-func Purge(ctx context.Context, st Purger, age time.Duration, now time.Time, log *slog.Logger) (int, error) {
+// Purge removes the point-level detail of incidents older than age at now,
+// and the case points of alerts whose window ended before then, and
+// returns how many of each it stripped. Aggregates (cell and area counts,
+// indicators, detections) are unchanged, since the incidents keep their
+// cells, days, kinds and areas.
+func Purge(ctx context.Context, st Purger, age time.Duration, now time.Time, log *slog.Logger) (Purged, error) {
 	if age <= 0 {
-		return 0, fmt.Errorf("retention: age %s must be positive", age)
+		return Purged{}, fmt.Errorf("retention: age %s must be positive", age)
 	}
 	if log == nil {
 		log = slog.Default()
 	}
 	cutoff := now.Add(-age)
 	start := time.Now()
-	n, err := st.PurgePoints(ctx, cutoff)
-	if err != nil {
-		return 0, fmt.Errorf("retention: purge points before %s: %w", cutoff.Format(time.RFC3339), err)
+	var p Purged
+	var err error
+	if p.Incidents, err = st.PurgePoints(ctx, cutoff); err != nil {
+		return Purged{}, fmt.Errorf("retention: purge points before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	log.Info("retention_purged", slog.Time("cutoff", cutoff), slog.Int("incidents", n),
-		slog.Duration("duration", time.Since(start)))
-	return n, nil
+	if p.Alerts, err = st.PurgeAlertPoints(ctx, cutoff); err != nil {
+		return p, fmt.Errorf("retention: purge alert points before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	log.Info("retention_purged", slog.Time("cutoff", cutoff), slog.Int("incidents", p.Incidents),
+		slog.Int("alerts", p.Alerts), slog.Duration("duration", time.Since(start)))
+	return p, nil
 }
 
 // RunRetention purges points older than age now and then every interval

@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"hotspots/geo"
+	"hotspots/geo/alerting"
 	"hotspots/geo/postgis/postgistest"
 	"hotspots/ops"
 )
@@ -67,12 +70,12 @@ func TestPurgeKeepsAggregates(t *testing.T) {
 			}
 
 			now := cutoff.Add(2 * ops.Year)
-			n, err := ops.Purge(ctx, st, 2*ops.Year, now, discard)
+			p, err := ops.Purge(ctx, st, 2*ops.Year, now, discard)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != oldPoints {
-				t.Fatalf("purged %d incidents, want %d", n, oldPoints)
+			if p.Incidents != oldPoints {
+				t.Fatalf("purged %d incidents, want %d", p.Incidents, oldPoints)
 			}
 			assertSameSnapshot(t, mustSnapshot(t, st), before)
 			if got := withPoint(t, st, old); got != 0 {
@@ -81,8 +84,8 @@ func TestPurgeKeepsAggregates(t *testing.T) {
 			if got := withPoint(t, st, recent); got != recentPoints {
 				t.Fatalf("%d recent incidents have a point, want %d", got, recentPoints)
 			}
-			if n, err := ops.Purge(ctx, st, 2*ops.Year, now, discard); err != nil || n != 0 {
-				t.Fatalf("second purge = %d, %v; want 0", n, err)
+			if p, err := ops.Purge(ctx, st, 2*ops.Year, now, discard); err != nil || p != (ops.Purged{}) {
+				t.Fatalf("second purge = %+v, %v; want nothing", p, err)
 			}
 		})
 	}
@@ -126,4 +129,45 @@ func (p *notifyPurger) PurgePoints(ctx context.Context, cutoff time.Time) (int, 
 	default:
 	}
 	return n, err
+}
+
+// TestPurgeStripsAlertPoints raises an alert whose cases carry points on
+// both stores and checks that Purge, the one-off purge command's job,
+// strips them along with the incidents' (alerts copy their cases' points,
+// so purging incidents alone would leave them in the alert).
+func TestPurgeStripsAlertPoints(t *testing.T) {
+	stores := map[string]func(t *testing.T) geo.Store{
+		"sqlite":  func(t *testing.T) geo.Store { return mustSQLite(t) },
+		"postgis": func(t *testing.T) geo.Store { return postgistest.MustOpenDB(t) },
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			ctx := context.Background()
+			p := orb.Point{-76.62, 39.29}
+			cell, err := geo.CellFromPoint(p, 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Date(2019, 3, 1, 0, 0, 0, 0, time.UTC)
+			a := geo.Alert{Key: "old", Rule: geo.RuleThreshold, Detector: "threshold", Kinds: []geo.Kind{geo.KindOverdoseNonFatal},
+				Severity: geo.SeverityModerate, Title: "spike", Areas: []string{"csa:downtown"}, Cells: []geo.Cell{cell},
+				WindowFrom: start, WindowTo: start.Add(24 * time.Hour), Count: 1, Threshold: 1,
+				ExpiresAt: time.Now().Add(time.Hour), Origin: &p,
+				Cases: []geo.AlertCase{{IncidentID: 1, Kind: geo.KindOverdoseNonFatal, OccurredAt: start, Point: &p}}}
+			life := alerting.Lifecycle{ReopenWithin: time.Hour}
+			res, err := st.RaiseAlerts(ctx, geo.AlertBatch{Drafts: []geo.AlertDraft{{Alert: a, Finding: -1}}}, life.Merge)
+			if err != nil || len(res.Alerts) != 1 {
+				t.Fatalf("RaiseAlerts: %v", err)
+			}
+			got, err := ops.Purge(ctx, st, ops.Year, start.AddDate(1, 1, 0), discard)
+			if err != nil || got.Alerts != 1 {
+				t.Fatalf("Purge = %+v, %v; want 1 alert", got, err)
+			}
+			after, err := st.FindAlertByID(ctx, res.Alerts[0].ID)
+			if err != nil || after.HasPoints() || len(after.Cases) != 1 {
+				t.Fatalf("after purge: %+v, %v", after, err)
+			}
+		})
+	}
 }

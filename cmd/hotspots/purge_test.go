@@ -18,7 +18,7 @@ func TestPurgeCommand(t *testing.T) {
 	// All from 2020: the 277 with coordinates (ingest/samples_test.go) and
 	// the one row without that the city's offline geocoder places.
 	code, out, errOut := hs(t, ctx, dir, "purge", "--older-than", "1d")
-	if code != 0 || !strings.Contains(out, "purged points of 278 incidents") {
+	if code != 0 || !strings.Contains(out, "purged points of 278 incidents that occurred before ") {
 		t.Fatalf("purge: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut = hs(t, ctx, dir, "purge", "--older-than", "1d")
