@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,8 +55,9 @@ func (s *Server) useHardening() {
 	e.Use(s.limitBody)
 	if s.cfg.RateLimit > 0 {
 		l := newKeyLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
+		tl := newKeyLimiter(s.cfg.RateLimit*tileRateFactor, l.burst*tileRateFactor)
 		e.Use(s.authenticate(l))
-		e.Use(s.rateLimit(l))
+		e.Use(s.rateLimit(l, tl))
 	} else {
 		e.Use(s.authenticate(nil))
 	}
@@ -110,10 +112,20 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 // process as it is, not a 429.
 var unlimitedRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
+// tileRateFactor is how many times the API rate and burst a caller gets for
+// tiles, in a bucket of their own. One map view asks for a screenful of
+// tiles of each visible layer (hex, streets, areas, hot spots, clusters: 60
+// or more requests) at every pan and zoom, and a tile is cheap (from the
+// cache, or cut from an in-memory aggregate in tens of microseconds), so
+// under the API's limit a quick zoom would leave holes in the map; a flood
+// of tiles still meets a limit, and never eats into the API's budget.
+const tileRateFactor = 10
+
 // rateLimit refuses requests over the caller's rate with a 429 and a
-// Retry-After. Callers are told apart by key; callers without a key by
+// Retry-After: tiles (paths under /tiles/) against tiles, everything else
+// against api. Callers are told apart by key; callers without a key by
 // client address.
-func (s *Server) rateLimit(l *keyLimiter) echo.MiddlewareFunc {
+func (s *Server) rateLimit(api, tiles *keyLimiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if unlimitedRoutes[c.Path()] {
@@ -122,6 +134,10 @@ func (s *Server) rateLimit(l *keyLimiter) echo.MiddlewareFunc {
 			who := "ip:" + c.RealIP()
 			if p := principal(c); p.KeyID != 0 {
 				who = "key:" + strconv.FormatInt(p.KeyID, 10)
+			}
+			l := api
+			if strings.HasPrefix(c.Path(), "/tiles/") {
+				l = tiles
 			}
 			if err := tooMany(c, l, who); err != nil {
 				return err

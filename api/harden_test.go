@@ -238,6 +238,32 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestRateLimitOfTiles checks that tiles have a bucket of their own,
+// tileRateFactor times larger: a caller whose API bucket is empty still
+// gets a map's worth of tiles, and is then limited on tiles too. The rate
+// is slow enough (a token every 2 s for tiles) that a loaded machine does
+// not refill the buckets during the test.
+func TestRateLimitOfTiles(t *testing.T) {
+	env := newAccessEnv(t, openEmbedded(t), Config{RateLimit: 0.05, RateBurst: 2})
+	u := env.srv.URL + "/api/v1/methods"
+	analyst := "Authorization: Bearer " + env.secrets["analyst"]
+	for i := range 2 {
+		if res, body := request(t, "GET", u, "", analyst); res.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, res.StatusCode, body)
+		}
+	}
+	res, body := request(t, "GET", u, "", analyst)
+	wantProblem(t, "API over its burst", res, body, 429, "")
+	tile := env.srv.URL + "/tiles/hex/12/1169/1565.mvt"
+	for i := range 2 * tileRateFactor {
+		if res, body := request(t, "GET", tile, "", analyst); res.StatusCode != 200 {
+			t.Fatalf("tile %d: %d %s", i, res.StatusCode, body)
+		}
+	}
+	res, body = request(t, "GET", tile, "", analyst)
+	wantProblem(t, "over the tile burst", res, body, 429, "")
+}
+
 func TestRateLimitOfBadKeys(t *testing.T) {
 	env := newAccessEnv(t, openEmbedded(t), Config{RateLimit: 1, RateBurst: 2})
 	u := env.srv.URL + "/api/v1/methods"

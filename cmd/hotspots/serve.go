@@ -32,7 +32,7 @@ type ServeCmd struct {
 type HTTPFlags struct {
 	MaxBody    int64    `name:"max-body-bytes" env:"HOTSPOTS_MAX_BODY_BYTES" default:"1048576" help:"Largest JSON request body accepted (413 above)."`
 	MaxUpload  int64    `name:"max-upload-bytes" env:"HOTSPOTS_MAX_UPLOAD_BYTES" default:"33554432" help:"Largest area-layer upload or push batch accepted (413 above)."`
-	RateLimit  float64  `name:"rate-limit" env:"HOTSPOTS_RATE_LIMIT" default:"50" help:"Requests per second allowed per API key (anonymous callers: per client address); 0 turns limits off. 429 with Retry-After above."`
+	RateLimit  float64  `name:"rate-limit" env:"HOTSPOTS_RATE_LIMIT" default:"50" help:"Requests per second allowed per API key (anonymous callers: per client address); tiles have their own bucket, 10 times larger; 0 turns limits off. 429 with Retry-After above."`
 	RateBurst  int      `name:"rate-burst" env:"HOTSPOTS_RATE_BURST" help:"Burst above the rate limit; 0: twice the rate."`
 	CORS       []string `name:"cors-origin" env:"HOTSPOTS_CORS_ORIGINS" sep:"," help:"Origins allowed to call the API from a browser (e.g. https://dashboard.city.gov); none: same origin only."`
 	TrustProxy bool     `name:"trust-proxy" env:"HOTSPOTS_TRUST_PROXY" help:"Take the client address from X-Forwarded-For (only behind a proxy that sets it)."`
