@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,9 +78,9 @@ func (h *mapHandler) suppressFor(p geo.Principal) int {
 }
 
 // mapSuppressFor is the threshold of the city-wide map tiles. An outreach
-// key limited to some areas sees them as the public does: its own areas
-// come unsuppressed through series, indicators and alerts, while the rest
-// of the city is outside what the team was granted.
+// key limited to some areas sees the rest of the city as the public does,
+// since it is outside what the team was granted; its own areas come
+// unsuppressed (see mapGrant), as through series, indicators and alerts.
 func (h *mapHandler) mapSuppressFor(p geo.Principal) int {
 	if p.Role == geo.RoleOutreach && len(p.Areas) > 0 {
 		return h.suppressBelow()
@@ -110,7 +111,19 @@ func (h *mapHandler) tileRequest(c echo.Context) (tiles.Request, error) {
 	if layer == tiles.LayerIncidents && !p.SeesPoints() {
 		return tiles.Request{}, deny(c, p, "see exact incident locations (analysts only)")
 	}
-	return tiles.Request{Layer: layer, Tile: t, Query: q, SuppressBelow: h.mapSuppressFor(p), Points: p.SeesPoints()}, nil
+	return tiles.Request{Layer: layer, Tile: t, Query: q, SuppressBelow: h.mapSuppressFor(p), Points: p.SeesPoints(),
+		Grant: mapGrant(p)}, nil
+}
+
+// mapGrant is the areas shown unsuppressed on the map of a caller who
+// otherwise gets the public view: an area-limited outreach key's own.
+func mapGrant(p geo.Principal) []string {
+	if p.Role != geo.RoleOutreach || len(p.Areas) == 0 {
+		return nil
+	}
+	g := slices.Clone(p.Areas)
+	slices.Sort(g) // one cache entry and ETag per grant, whatever its order
+	return slices.Compact(g)
 }
 
 // getTileHandler serves GET /tiles/{layer}/{z}/{x}/{y}.mvt.

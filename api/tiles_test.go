@@ -266,14 +266,18 @@ func TestGetTileHexPrivacyAndCaching(t *testing.T) {
 		{"outreach sees small counts", "outreach", 11,
 			map[string]any{"n_shooting": 15.0, "n_overdose": 4.0, "n_total": 19.0, "suppressed": nil}},
 		{"analyst", "analyst", 11, map[string]any{"n_total": 19.0}},
-		{"outreach limited to areas sees the city as the public", "outreach", 9,
+		{"outreach limited to areas sees its own unsuppressed", "outreach", 9,
+			map[string]any{"n_shooting": 15.0, "n_overdose": 4.0, "n_total": 19.0, "suppressed": nil}},
+		{"outreach limited to other areas sees this one as the public", "outreach", 9,
 			map[string]any{"n_shooting": 15.0, "n_overdose": nil, "n_total": nil, "suppressed": true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			areas := ""
-			if strings.HasPrefix(tt.name, "outreach limited") {
+			if strings.HasPrefix(tt.name, "outreach limited to areas") {
 				areas = "nbhd:downtown"
+			} else if strings.HasPrefix(tt.name, "outreach limited to other") {
+				areas = "nbhd:uptown"
 			}
 			res, body := mapGet(t, srv.URL+path, "X-Test-Role", tt.role, "X-Test-Areas", areas, "Accept-Encoding", "gzip")
 			if res.StatusCode != 200 {
@@ -355,6 +359,20 @@ func TestGetTileAreasAndPoints(t *testing.T) {
 	}
 	if got["downtown"] != 19.0 || got["uptown"] != 3.0 {
 		t.Fatalf("area totals %v", got)
+	}
+	// An outreach team limited to uptown sees its 3 there, and downtown
+	// (4 overdoses, hidden) as the public does.
+	res, body = mapGet(t, srv.URL+tilePath("areas", 13, mapHotPoint)+"?area_layer=nbhd&window=all",
+		"X-Test-Role", "outreach", "X-Test-Areas", "nbhd:uptown")
+	if res.StatusCode != 200 {
+		t.Fatalf("outreach areas status %d: %s", res.StatusCode, body)
+	}
+	props := map[string]map[string]any{}
+	for _, f := range decodeMVT(t, body, false)["areas"].Features {
+		props[f.Properties["code"].(string)] = f.Properties
+	}
+	if props["uptown"]["n_total"] != 3.0 || props["downtown"]["n_total"] != nil || props["downtown"]["suppressed"] != true {
+		t.Fatalf("outreach limited to uptown: %v", props)
 	}
 	res, body = mapGet(t, srv.URL+tilePath("incidents", 15, mapHotPoint)+"?window=all", "X-Test-Role", "analyst")
 	if res.StatusCode != 200 {

@@ -3,6 +3,7 @@ package tiles
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -159,7 +160,11 @@ func (s *Service) areasTile(ctx context.Context, r Request) ([]*mvt.Layer, error
 		if row == nil {
 			row = zero
 		}
-		countProps(props, keys, row, r.SuppressBelow)
+		below := r.SuppressBelow
+		if slices.Contains(r.Grant, r.Query.AreaLayer+":"+a.code) {
+			below = 0
+		}
+		countProps(props, keys, row, below)
 		var geom orb.Geometry = g
 		if len(g) == 1 {
 			geom = g[0]

@@ -99,7 +99,7 @@ func BenchmarkHexTile(b *testing.B) {
 				for b.Loop() {
 					t := tiles[i%len(tiles)]
 					i++
-					enc, err := gzipped(idx[min(ResForZoom(t.Z), view.maxRes)].Encode(t, view.below))
+					enc, err := gzipped(idx[min(ResForZoom(t.Z), view.maxRes)].Encode(t, view.below, nil))
 					if err != nil {
 						b.Fatal(err)
 					}

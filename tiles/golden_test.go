@@ -82,7 +82,7 @@ func buildGolden(t *testing.T, src string) []byte {
 	}
 	idx := NewHexIndex(gs.Res, gs.Families, counts)
 	tile := maptile.New(gs.Tile[1], gs.Tile[2], maptile.Zoom(gs.Tile[0]))
-	return idx.Encode(tile, gs.SuppressBelow)
+	return idx.Encode(tile, gs.SuppressBelow, nil)
 }
 
 func decode(t *testing.T, b []byte) mvt.Layers {

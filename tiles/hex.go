@@ -1,11 +1,17 @@
 package tiles
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/planar"
 
 	"hotspots/geo"
 )
@@ -40,6 +46,17 @@ type HexIndex struct {
 
 	// propKeys are the layer's property keys by slot (hexKey*).
 	propKeys []string
+
+	// grants caches, per granted area list, which cells lie inside it
+	// (see Service.grantMask): computed once per aggregate, that is per
+	// data version.
+	grants sync.Map // string -> *grantEntry
+}
+
+type grantEntry struct {
+	once sync.Once
+	open []bool
+	err  error
 }
 
 type hexCell struct {
@@ -186,8 +203,9 @@ func (h *HexIndex) Counts(c geo.Cell) (map[string]int, int) {
 // Encode builds the hex layer of tile t as an encoded tile (empty when no
 // cell touches it). suppressBelow > 1 hides counts from 1 to
 // suppressBelow-1 (the public view): a hidden family count also hides the
-// total, since total minus the shown families would reveal it.
-func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int) []byte {
+// total, since total minus the shown families would reveal it. Cells i
+// with open[i] (open may be nil) are shown unsuppressed.
+func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int, open []bool) []byte {
 	if suppressBelow < 2 {
 		suppressBelow = 0 // every level below 2 suppresses nothing
 	}
@@ -217,7 +235,11 @@ func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int) []byte {
 			w.Ring(r, &px, &py)
 			w.String(hexKeyCell, c.id)
 			row := h.counts[int(i)*(nf+1) : (int(i)+1)*(nf+1)]
-			if visibleCounts(row, suppressBelow, show) {
+			below := suppressBelow
+			if open != nil && open[i] {
+				below = 0
+			}
+			if visibleCounts(row, below, show) {
 				w.True(hexKeySuppressed)
 			} else {
 				w.Int(hexKeyTotal, int64(row[nf]))
@@ -236,3 +258,49 @@ const (
 	hexKeySuppressed
 	hexKeyFamily // the first n_<family>; the others follow in Families order
 )
+
+// grantMask returns which cells of idx lie inside the granted areas
+// ("layer:code"), by their centre, in lon/lat as the API's cell scope
+// check decides it. Layers the store does not know grant nothing.
+func (s *Service) grantMask(ctx context.Context, idx *HexIndex, grant []string) ([]bool, error) {
+	key := strings.Join(grant, ",")
+	v, _ := idx.grants.LoadOrStore(key, &grantEntry{})
+	e := v.(*grantEntry)
+	e.once.Do(func() {
+		byLayer := map[string][]string{}
+		for _, a := range grant {
+			layer, code, _ := strings.Cut(a, ":")
+			byLayer[layer] = append(byLayer[layer], code)
+		}
+		var shapes []geo.Area
+		for layer, codes := range byLayer {
+			areas, err := s.cfg.Store.Areas(ctx, layer)
+			if geo.ErrorCode(err) == geo.ENOTFOUND {
+				continue
+			} else if err != nil {
+				e.err = fmt.Errorf("tiles: granted areas of %s: %w", layer, err)
+				return
+			}
+			for _, a := range areas {
+				if slices.Contains(codes, a.Code) {
+					shapes = append(shapes, a)
+				}
+			}
+		}
+		e.open = make([]bool, len(idx.cells))
+		for i := range idx.cells {
+			c := idx.cells[i].cell.Center()
+			for _, a := range shapes {
+				if a.Geometry.Bound().Contains(c) && planar.MultiPolygonContains(a.Geometry, c) {
+					e.open[i] = true
+					break
+				}
+			}
+		}
+	})
+	if e.err != nil {
+		idx.grants.CompareAndDelete(key, e) // let the next request retry
+		return nil, e.err
+	}
+	return e.open, nil
+}

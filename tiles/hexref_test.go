@@ -45,7 +45,7 @@ func referenceLayer(h *HexIndex, t maptile.Tile, suppressBelow int) *mvt.Layer {
 // the tile is empty), for tests that look at features.
 func decodedLayer(tb testing.TB, h *HexIndex, t maptile.Tile, suppressBelow int) *mvt.Layer {
 	tb.Helper()
-	raw := h.Encode(t, suppressBelow)
+	raw := h.Encode(t, suppressBelow, nil)
 	if len(raw) == 0 {
 		return &mvt.Layer{Name: LayerHex}
 	}
@@ -88,7 +88,7 @@ func featureSet(tb testing.TB, l *mvt.Layer) map[string]string {
 // in the analyst view and the public (suppressed) view: the decoded tiles
 // must hold the same features with the same geometry and properties.
 func TestEncodeMatchesOrb(t *testing.T) {
-	if got := NewHexIndex(9, []string{"overdose"}, nil).Encode(maptile.New(0, 0, 0), 0); len(got) != 0 {
+	if got := NewHexIndex(9, []string{"overdose"}, nil).Encode(maptile.New(0, 0, 0), 0, nil); len(got) != 0 {
 		t.Fatalf("an empty aggregate encodes %d bytes", len(got))
 	}
 	counts := benchCounts()

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,6 +87,13 @@ type Request struct {
 	SuppressBelow int
 	// Points is true when the caller may see exact incident locations.
 	Points bool
+	// Grant lists areas ("layer:code") inside which counts are shown
+	// unsuppressed although SuppressBelow applies elsewhere: an outreach
+	// team's own areas, so its map shows what its indicators and series
+	// already give it, and the rest of the city as the public sees it. A
+	// hexagon is inside when its centre is (as the cell series check
+	// has it), an area of the areas layer when its code is granted.
+	Grant []string
 }
 
 // Service builds and caches tiles. It is safe for concurrent use.
@@ -250,7 +258,8 @@ func (s *Service) ETag(ctx context.Context, r Request) (string, error) {
 		tok = fe.token
 	}
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%s|%d|%t", r.Layer, r.Query.key(end, r.Layer == LayerAreas), r.SuppressBelow, r.Points)
+	fmt.Fprintf(h, "%s|%s|%d|%t|%s", r.Layer, r.Query.key(end, r.Layer == LayerAreas), r.SuppressBelow, r.Points,
+		strings.Join(r.Grant, ","))
 	return `W/"` + strconv.FormatInt(v, 36) + "-" + tok + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`, nil
 }
 
@@ -395,5 +404,11 @@ func (s *Service) hexTile(ctx context.Context, r Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return idx.Encode(r.Tile, r.SuppressBelow), nil
+	var open []bool
+	if r.SuppressBelow > 1 && len(r.Grant) > 0 {
+		if open, err = s.grantMask(ctx, idx, r.Grant); err != nil {
+			return nil, err
+		}
+	}
+	return idx.Encode(r.Tile, r.SuppressBelow, open), nil
 }
