@@ -132,3 +132,74 @@ func realNeighborhoodsTB(t testing.TB) []geo.Area {
 	}
 	return out
 }
+
+// TestAreaIndexWholeCellsMatchExactTest checks the grid's precomputed whole
+// cells against the exact point-in-polygon test of every area in code order
+// (what every lookup did before cells were precomputed), on the real
+// neighbourhoods: random points over the extent, and points a hair off
+// every vertex and edge midpoint, where a wrongly decided cell would show.
+func TestAreaIndexWholeCellsMatchExactTest(t *testing.T) {
+	areas := realNeighborhoods(t)
+	if areas == nil {
+		t.Skip("the Baltimore city folder ships no neighbourhoods")
+	}
+	idx := &AreaIndex{}
+	idx.Add(geo.AreaLayer{ID: "n"}, areas)
+	li := idx.layers[0]
+	whole := 0
+	for _, v := range li.whole {
+		if v != cellEdge {
+			whole++
+		}
+	}
+	if whole < len(li.whole)/2 {
+		t.Fatalf("%d of %d grid cells decided whole, want most", whole, len(li.whole))
+	}
+	exact := make([]*pip, len(areas))
+	bounds := make([]orb.Bound, len(areas))
+	for i, a := range areas {
+		exact[i], bounds[i] = newPIP(a.Geometry, 32), a.Geometry.Bound()
+	}
+	check := func(p orb.Point) {
+		t.Helper()
+		want := ""
+		for i, a := range areas {
+			if bounds[i].Contains(p) && exact[i].contains(p) {
+				want = a.Code
+				break
+			}
+		}
+		if got := idx.Assign(p, date("2020-01-01"))["n"]; got != want {
+			t.Fatalf("point %v: index says %q, exact test %q", p, got, want)
+		}
+	}
+	b := li.bound
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		check(orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])})
+	}
+	for _, a := range areas {
+		for _, poly := range a.Geometry {
+			for _, ring := range poly {
+				for j := 1; j < len(ring); j++ {
+					mid := orb.Point{(ring[j-1][0] + ring[j][0]) / 2, (ring[j-1][1] + ring[j][1]) / 2}
+					for _, q := range []orb.Point{ring[j], mid} {
+						for _, d := range []float64{1e-9, 1e-6, 1e-4} {
+							check(orb.Point{q[0] + d, q[1]})
+							check(orb.Point{q[0] - d, q[1]})
+							check(orb.Point{q[0], q[1] + d})
+							check(orb.Point{q[0], q[1] - d})
+						}
+					}
+				}
+			}
+		}
+	}
+	// The grid's own lines, where a point's cell changes.
+	for k := 0; k <= li.nx; k++ {
+		x := b.Min[0] + float64(k)*li.cellW
+		for range 200 {
+			check(orb.Point{x, b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])})
+		}
+	}
+}
