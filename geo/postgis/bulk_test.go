@@ -2,10 +2,12 @@ package postgis_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"hotspots/geo"
@@ -14,14 +16,14 @@ import (
 	"hotspots/geo/storetest"
 )
 
-// indexDefs returns the definitions of the secondary incidents indexes that
+// indexDefs returns the definitions of the secondary indexes (bulk.go) that
 // exist in schema, by name.
 func indexDefs(t *testing.T, schema string) map[string]string {
 	t.Helper()
 	conn := connect(t, schema)
 	rows, err := conn.Query(t.Context(), `
 SELECT indexname, indexdef FROM pg_indexes
-WHERE schemaname = $1 AND tablename = 'incidents' AND indexname = ANY($2)`, schema, postgis.SecondaryIndexNames())
+WHERE schemaname = $1 AND indexname = ANY($2)`, schema, postgis.SecondaryIndexNames())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,4 +362,165 @@ SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) x)
 		t.Fatal(err)
 	}
 	check("few months")
+}
+
+// cellCountsDiff returns how many rows cell_day_counts and an aggregation
+// of the incidents differ in, and how many day ranges are still pending.
+func cellCountsDiff(t *testing.T, conn *pgx.Conn) (diff, pending int) {
+	t.Helper()
+	err := conn.QueryRow(t.Context(), `
+WITH want AS (
+    SELECT h3_parent(h3_cell, 9) AS cell, day, kind, count(*)::int AS n, sum(victims)::int AS victims
+    FROM incidents GROUP BY 1, 2, 3
+), got AS (SELECT cell, day, kind, n, victims FROM cell_day_counts)
+SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) x)
+     + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) y),
+    (SELECT count(*) FROM cell_day_dirty)`).Scan(&diff, &pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return diff, pending
+}
+
+// sameCellDayCounts fails unless both stores answer the same cell and day
+// counts at the resolutions detectors and hex tiles read.
+func sameCellDayCounts(t *testing.T, what string, got, want *postgis.DB) {
+	t.Helper()
+	for _, res := range []int{5, 7, 9, 10} {
+		f := geo.CellCountFilter{Res: res}
+		g, err := got.CellDayCounts(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := want.CellDayCounts(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(g, w) {
+			t.Fatalf("%s: cell day counts at res %d differ: %d rows, want %d", what, res, len(g), len(w))
+		}
+		gc, err := got.CellCounts(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wc, err := want.CellCounts(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(gc, wc) {
+			t.Fatalf("%s: cell counts at res %d differ: %d rows, want %d", what, res, len(gc), len(wc))
+		}
+	}
+}
+
+// TestBulkLoadDefersCellCounts loads the same rows into a store whose loads
+// go bulk (cell counts deferred to the end of the load) and into one that
+// keeps every count by deltas: readers get identical counts during the
+// load, after it, and after a bulk load that moves rows between cells,
+// days and kinds; a load whose process died leaves its days to Migrate.
+func TestBulkLoadDefersCellCounts(t *testing.T) {
+	ctx := t.Context()
+	bulkSchema, plainSchema := postgistest.NewSchema(t), postgistest.NewSchema(t)
+	bulk := postgistest.OpenWith(t, bulkSchema, postgis.Options{BulkLoadRows: 100})
+	plain := postgistest.OpenWith(t, plainSchema, postgis.Options{BulkLoadRows: -1})
+	for _, db := range []*postgis.DB{bulk, plain} {
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, plainConn := connect(t, bulkSchema), connect(t, plainSchema)
+	incs := storetest.Incidents(600, 21)
+	load := func(db *postgis.DB, incs []geo.Incident, finishAt int) geo.Load {
+		t.Helper()
+		l, err := db.StartLoad(ctx, "src-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		upsertBatches(t, ctx, db, l, incs[:finishAt], 50)
+		return l
+	}
+	finish := func(db *postgis.DB, l geo.Load) {
+		t.Helper()
+		if err := db.FinishLoad(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	lb := load(bulk, incs, 400)
+	lp := load(plain, incs, 400)
+	if _, pending := cellCountsDiff(t, conn); pending == 0 {
+		t.Fatal("a bulk load recorded no pending cell days")
+	}
+	if diff, pending := cellCountsDiff(t, plainConn); diff != 0 || pending != 0 {
+		t.Fatalf("counts kept by deltas: %d rows differ, %d ranges pending", diff, pending)
+	}
+	sameCellDayCounts(t, "during the bulk load", bulk, plain)
+	upsertBatches(t, ctx, bulk, lb, incs[400:], 50)
+	upsertBatches(t, ctx, plain, lp, incs[400:], 50)
+	finish(bulk, lb)
+	finish(plain, lp)
+	if diff, pending := cellCountsDiff(t, conn); diff != 0 || pending != 0 {
+		t.Fatalf("after the bulk load: %d count rows differ from the incidents, %d ranges pending", diff, pending)
+	}
+	sameCellDayCounts(t, "after the bulk load", bulk, plain)
+
+	// A second bulk load: new rows first (which makes it bulk), then rows
+	// moved to other days, kinds and victims, whose old days must lose them.
+	more := storetest.Incidents(1400, 22)
+	for i := range more {
+		more[i].SourceID = fmt.Sprintf("more-%05d", i)
+	}
+	var moved []geo.Incident
+	for i := range incs {
+		if i%7 == 0 {
+			c := incs[i]
+			c.OccurredAt = c.OccurredAt.AddDate(0, 0, 3)
+			c.Day = c.Day.AddDate(0, 0, 3)
+			c.Victims++
+			if c.Kind == geo.KindShootingFatal {
+				c.Kind = geo.KindShootingNonFatal
+			} else {
+				c.Kind = geo.KindShootingFatal
+			}
+			moved = append(moved, c)
+		}
+	}
+	second := append(slices.Clone(more), moved...)
+	for _, db := range []*postgis.DB{bulk, plain} {
+		l := load(db, second, len(second))
+		finish(db, l)
+	}
+	if diff, pending := cellCountsDiff(t, conn); diff != 0 || pending != 0 {
+		t.Fatalf("after moving rows: %d count rows differ from the incidents, %d ranges pending", diff, pending)
+	}
+	sameCellDayCounts(t, "after moving rows", bulk, plain)
+
+	// A bulk load whose process dies: readers count from the incidents
+	// until Migrate recomputes the days.
+	// The table holds 2,000 rows: the load goes bulk once it has added as many.
+	dead := postgistest.OpenWith(t, bulkSchema, postgis.Options{BulkLoadRows: 2000})
+	ld, err := dead.StartLoad(ctx, "src-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := storetest.Incidents(3000, 23)
+	for i := range last {
+		last[i].Source, last[i].SourceID = "src-b", fmt.Sprintf("last-%05d", i)
+	}
+	upsertBatches(t, ctx, dead, ld, last, 500)
+	dead.Close()
+	plainLoad := load(plain, last, len(last))
+	finish(plain, plainLoad)
+	if _, pending := cellCountsDiff(t, conn); pending == 0 {
+		t.Fatal("the dead bulk load recorded no pending cell days")
+	}
+	after := postgistest.Open(t, bulkSchema)
+	sameCellDayCounts(t, "after a dead bulk load", after, plain)
+	if err := after.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff, pending := cellCountsDiff(t, conn); diff != 0 || pending != 0 {
+		t.Fatalf("after Migrate: %d count rows differ from the incidents, %d ranges pending", diff, pending)
+	}
+	sameCellDayCounts(t, "after Migrate", after, plain)
 }

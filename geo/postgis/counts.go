@@ -3,27 +3,67 @@ package postgis
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"hotspots/geo"
 )
 
-// cellSource returns the table, cell column and count expression that
-// answer counts at res: the maintained resolution-9 table when res is at
-// most 9, the incidents themselves for finer cells.
-func cellSource(res int) (table, cell, count string) {
-	if res <= countsRes {
-		return "cell_day_counts i", "i.cell", "sum(i.n)"
-	}
-	return "incidents i", "i.h3_cell", "count(*)"
+// cellTables are the sources of cell counts at res with what to select
+// from each: the maintained resolution-9 table when res is at most 9, the
+// incidents themselves for finer cells. At resolution 9 and coarser the
+// incidents are a second source, read instead of the table while a bulk
+// load's counts are pending (see celldays.go): each gets a one-time filter
+// on cell_day_dirty, so exactly one of them runs, decided in the query's
+// own snapshot.
+type cellTable struct {
+	from, cell, count, gate string
 }
 
-// cellWhere translates a CellCountFilter for the table chosen by cellSource.
-func cellWhere(f geo.CellCountFilter, cell string) (*where, error) {
-	if f.Res < 0 || f.Res > geo.FinestRes {
-		return nil, geo.FieldErrorf("res", "resolution %d out of 0..%d", f.Res, geo.FinestRes)
+func cellTables(res int) []cellTable {
+	inc := cellTable{from: "incidents i", cell: "i.h3_cell", count: "count(*)"}
+	if res > countsRes {
+		return []cellTable{inc}
 	}
-	w := &where{}
-	if f.Res <= countsRes {
+	inc.gate = "EXISTS (SELECT 1 FROM cell_day_dirty)"
+	return []cellTable{
+		{from: "cell_day_counts i", cell: "i.cell", count: "sum(i.n)", gate: "NOT EXISTS (SELECT 1 FROM cell_day_dirty)"},
+		inc,
+	}
+}
+
+// cellQuery builds the count query over cellTables(f.Res): cols are the
+// grouping columns after the cell (e.g. "i.kind"), grouped and ordered by
+// position.
+func cellQuery(f geo.CellCountFilter, cols string) (string, []any, error) {
+	if f.Res < 0 || f.Res > geo.FinestRes {
+		return "", nil, geo.FieldErrorf("res", "resolution %d out of 0..%d", f.Res, geo.FinestRes)
+	}
+	nGroup := 2 + strings.Count(cols, ",")
+	group := make([]string, nGroup)
+	for i := range group {
+		group[i] = strconv.Itoa(i + 1)
+	}
+	var args []any
+	var parts []string
+	for _, t := range cellTables(f.Res) {
+		w := &where{args: args}
+		if err := cellWhere(w, f, t); err != nil {
+			return "", nil, err
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT h3_parent(%s, %s), %s, %s FROM %s%s GROUP BY %s`,
+			t.cell, w.arg(f.Res), cols, t.count, t.from, w.String(), strings.Join(group, ", ")))
+		args = w.args
+	}
+	return strings.Join(parts, "\nUNION ALL\n") + " ORDER BY " + strings.Join(group, ", "), args, nil
+}
+
+// cellWhere adds the conditions of a CellCountFilter for table t to w.
+func cellWhere(w *where, f geo.CellCountFilter, t cellTable) error {
+	if t.gate != "" {
+		w.conds = append(w.conds, t.gate)
+	}
+	if t.from == "cell_day_counts i" {
 		w.conds = append(w.conds, "i.n > 0")
 	}
 	if len(f.Kinds) > 0 {
@@ -38,28 +78,24 @@ func cellWhere(f geo.CellCountFilter, cell string) (*where, error) {
 	if len(f.Cells) > 0 {
 		for _, c := range f.Cells {
 			if !c.Valid() || c.Res() != f.Res {
-				return nil, geo.FieldErrorf("cells", "cell %s is not an H3 cell of resolution %d", c, f.Res)
+				return geo.FieldErrorf("cells", "cell %s is not an H3 cell of resolution %d", c, f.Res)
 			}
 		}
-		if err := w.addCells(cell, f.Cells); err != nil {
-			return nil, err
+		if err := w.addCells(t.cell, f.Cells); err != nil {
+			return err
 		}
 	}
-	return w, nil
+	return nil
 }
 
 // CellCounts aggregates counts per cell at f.Res and kind, ordered by cell
 // and kind.
 func (db *DB) CellCounts(ctx context.Context, f geo.CellCountFilter) ([]geo.CellCount, error) {
-	table, cell, count := cellSource(f.Res)
-	w, err := cellWhere(f, cell)
+	q, args, err := cellQuery(f, "i.kind")
 	if err != nil {
 		return nil, wrap("cell counts", err)
 	}
-	res := w.arg(f.Res)
-	q := fmt.Sprintf(`SELECT h3_parent(%s, %s), i.kind, %s FROM %s%s GROUP BY 1, 2 ORDER BY 1, 2`,
-		cell, res, count, table, w.String())
-	rows, err := db.pool.Query(ctx, q, w.args...)
+	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("cell counts", err)
 	}
@@ -81,15 +117,11 @@ func (db *DB) CellCounts(ctx context.Context, f geo.CellCountFilter) ([]geo.Cell
 // CellDayCounts aggregates counts per cell at f.Res, day and kind, ordered
 // by cell, day and kind.
 func (db *DB) CellDayCounts(ctx context.Context, f geo.CellCountFilter) ([]geo.CellDayCount, error) {
-	table, cell, count := cellSource(f.Res)
-	w, err := cellWhere(f, cell)
+	q, args, err := cellQuery(f, "i.day, i.kind")
 	if err != nil {
 		return nil, wrap("cell day counts", err)
 	}
-	res := w.arg(f.Res)
-	q := fmt.Sprintf(`SELECT h3_parent(%s, %s), i.day, i.kind, %s FROM %s%s GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-		cell, res, count, table, w.String())
-	rows, err := db.pool.Query(ctx, q, w.args...)
+	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("cell day counts", err)
 	}

@@ -20,9 +20,8 @@ import (
 const countsRes = geo.DefaultDetectRes
 
 // writeColumns are the incident columns an upsert writes, in the order
-// copySource yields them. Geometry travels as EWKB bytes: pgx does not know
-// the geometry type and sends []byte as-is in binary COPY, which is exactly
-// what PostGIS's binary input reads.
+// appendIncidentRow encodes them. Geometry travels as EWKB bytes, which is
+// exactly what PostGIS's binary input reads.
 var writeColumns = []string{
 	"source", "source_id", "kind", "occurred_at", "time_known", "day", "geom",
 	"precision", "address", "victims", "naloxone", "agency", "h3_cell", "areas",
@@ -47,7 +46,8 @@ type staged struct {
 
 // UpsertIncidents inserts new incidents and updates changed ones by (Source,
 // SourceID) in one transaction, writing a revision for every change and
-// keeping cell_day_counts in step. The stored hashes are fetched by key
+// keeping cell_day_counts in step (at the end of the load, for a bulk load:
+// see refreshCellDays). The stored hashes are fetched by key
 // first, so unchanged rows cost one index probe and are never sent; new
 // rows are COPYed straight into the table, which is what makes a
 // million-row load take seconds. A key given twice in one call is applied in
@@ -65,6 +65,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 		return res, wrap("upsert incidents", err)
 	}
 	now := db.nowUTC()
+	deferred := db.countsDeferred(loadID)
 	err = db.inTx(ctx, "upsert incidents", func(tx pgx.Tx) error {
 		// An asynchronous commit spares a WAL flush per batch. It cannot
 		// reorder durability: any later synchronous commit (a watermark, a
@@ -85,7 +86,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 			return err
 		}
 		for _, round := range rounds {
-			r, err := upsertRound(ctx, tx, loadID, round, now)
+			r, err := upsertRound(ctx, tx, loadID, round, now, deferred)
 			if err != nil {
 				return err
 			}
@@ -147,8 +148,9 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 
 // upsertRound writes one batch of unique keys: classify each row against
 // its stored twin, COPY the new ones into incidents, update the changed ones
-// from a temporary table, then apply the net count deltas and revisions.
-func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time) (geo.UpsertResult, error) {
+// from a temporary table, then apply the net count deltas (or, when
+// deferred, mark the days for refreshCellDays) and revisions.
+func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time, deferred bool) (geo.UpsertResult, error) {
 	var res geo.UpsertResult
 	existing, err := classify(ctx, tx, round)
 	if err != nil {
@@ -182,13 +184,12 @@ func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, n
 		slices.SortStableFunc(newIdx, func(a, b int) int {
 			return cmp.Compare(round[a].inc.Cell, round[b].inc.Cell)
 		})
-		src := &copySource{rows: round, pick: newIdx, now: now}
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"incidents"}, writeColumns, src)
+		n, err := copyIncidents(ctx, tx, "incidents", round, newIdx, nil, now)
 		if err != nil {
 			return res, fmt.Errorf("copy new rows: %w", err)
 		}
-		if int(n) != len(newIdx) {
-			return res, fmt.Errorf("copy new rows: %d of %d written", n, len(newIdx))
+		if err := checkCopied("copy new rows", n, len(newIdx)); err != nil {
+			return res, err
 		}
 	}
 	if len(chIdx) > 0 {
@@ -196,7 +197,12 @@ func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, n
 			return res, err
 		}
 	}
-	if err := applyCounts(ctx, tx, countDeltas(round, newIdx, old)); err != nil {
+	if deferred {
+		err = markCellDays(ctx, tx, round, newIdx, old)
+	} else {
+		err = applyCounts(ctx, tx, countDeltas(round, newIdx, old))
+	}
+	if err != nil {
 		return res, err
 	}
 	if err := markAreaMonths(ctx, tx, round, newIdx, old); err != nil {
@@ -306,9 +312,12 @@ func updateChanged(ctx context.Context, tx pgx.Tx, round []staged, idx []int, id
 	if _, err := tx.Exec(ctx, `TRUNCATE changed_incidents`); err != nil {
 		return err
 	}
-	src := &copySource{rows: round, pick: idx, ids: ids, now: now}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"changed_incidents"}, append([]string{"id"}, writeColumns...), src); err != nil {
+	n, err := copyIncidents(ctx, tx, "changed_incidents", round, idx, ids, now)
+	if err != nil {
 		return fmt.Errorf("copy changed rows: %w", err)
+	}
+	if err := checkCopied("copy changed rows", n, len(idx)); err != nil {
+		return err
 	}
 	tag, err := tx.Exec(ctx, `
 UPDATE incidents i SET
@@ -445,58 +454,6 @@ ORDER BY o`, ids, loadID, sources, now, changes)
 	}
 	return len(ids), nil
 }
-
-// copySource feeds the picked staged incidents to COPY in writeColumns
-// order, preceded by the stored id when ids is set, without materialising
-// a second copy of the batch.
-type copySource struct {
-	rows  []staged
-	pick  []int
-	ids   []int64
-	now   time.Time
-	i     int
-	vals  []any
-	areas []byte
-	err   error
-}
-
-func (c *copySource) Next() bool {
-	if c.i >= len(c.pick) || c.err != nil {
-		return false
-	}
-	s := &c.rows[c.pick[c.i]]
-	inc := &s.inc
-	var geomB []byte
-	if inc.Location != (orb.Point{}) {
-		if geomB, c.err = pointEWKB(inc.Location); c.err != nil {
-			return false
-		}
-	}
-	// JSONB goes as JSON text either way; encoded here it skips pgx's
-	// json.Marshal. The buffer is reused: COPY encodes each row's values
-	// before asking for the next row.
-	c.areas = appendAreasJSON(c.areas[:0], inc.Areas)
-	flags := inc.Flags
-	if flags == nil {
-		flags = []string{}
-	}
-	var raw any
-	if inc.Raw != nil {
-		raw = []byte(inc.Raw)
-	}
-	c.vals = c.vals[:0]
-	if c.ids != nil {
-		c.vals = append(c.vals, c.ids[c.i])
-	}
-	c.vals = append(c.vals, inc.Source, inc.SourceID, string(inc.Kind), inc.OccurredAt,
-		inc.TimeKnown, inc.Day, geomB, string(inc.Precision), inc.Address, inc.Victims,
-		inc.Naloxone, inc.Agency, int64(inc.Cell), c.areas, flags, raw, s.hash, c.now, c.now)
-	c.i++
-	return true
-}
-
-func (c *copySource) Values() ([]any, error) { return c.vals, c.err }
-func (c *copySource) Err() error             { return c.err }
 
 // incidentColumns selects a full incident from alias i, in incidentDest order.
 const incidentColumns = `i.id, i.source, i.source_id, i.kind, i.occurred_at, i.time_known, i.day,

@@ -49,15 +49,12 @@ UPDATE loads SET finished_at = $2, status = $3, rows_read = $4, added = $5, chan
     unchanged = $7, quarantined = $8, error = $9
 WHERE id = $1`, l.ID, finished, status, l.RowsRead, l.Added, l.Changed, l.Unchanged, l.Quarantined, l.Error)
 	// Indexes a bulk load dropped are rebuilt whatever happened above,
-	// while the load's area months are refreshed: index builds and the
-	// refresh only share read access to incidents, so on two cores they
-	// overlap (the refresh scans the table without the indexes).
-	built := make(chan error, 1)
-	go func() { built <- db.endLoad(ctx, l.ID) }()
-	if err == nil && tag.RowsAffected() > 0 {
-		db.vacuumAggregates(ctx)
-	}
-	idxErr := <-built
+	// while the load's aggregates are refreshed.
+	idxErr := db.endLoad(ctx, l.ID, func() {
+		if err == nil && tag.RowsAffected() > 0 {
+			db.vacuumAggregates(ctx)
+		}
+	})
 	if err != nil {
 		return wrap("finish load", err)
 	}

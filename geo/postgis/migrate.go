@@ -85,8 +85,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 			slog.Int64("version", r.Source.Version),
 			slog.Duration("duration", r.Duration))
 	}
-	// Indexes a bulk load dropped and never rebuilt (its process died)
-	// come back here, at the latest.
+	// A bulk load whose process died left its cell counts to recompute
+	// (readers are right meanwhile, only slower) and indexes dropped: they
+	// come back here, at the latest, the counts first so their index is
+	// built over them rather than kept row by row.
+	if err := db.refreshCellDays(ctx); err != nil {
+		return fmt.Errorf("postgis: migrate schema %q: %w", schema, err)
+	}
 	if err := db.ensureIndexesUnlessBulk(ctx); err != nil {
 		return fmt.Errorf("postgis: migrate schema %q: %w", schema, err)
 	}

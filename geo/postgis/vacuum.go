@@ -6,7 +6,8 @@ import (
 )
 
 // vacuumAggregates runs when a load finishes: it recomputes the area
-// months the load touched (see refreshAreaMonths), then vacuums and
+// months the load touched (see refreshAreaMonths) and the cell counts a
+// bulk load deferred (refreshCellDays), then vacuums and
 // analyzes the aggregate tables. A load updates each cell_day_counts row
 // once per batch and the refresh replaces area months wholesale, so a large
 // load leaves many dead versions behind, and until autovacuum gets to them
@@ -15,12 +16,15 @@ import (
 // their counts in 190 ms from a bloated table against under 50 ms after a
 // vacuum. The tables are small, so the vacuum takes tens of milliseconds.
 // It runs outside any transaction, as VACUUM must; a failure is logged,
-// not returned: the load itself is complete, and readers refresh dirty
-// months themselves.
+// not returned: the load itself is complete, readers refresh dirty
+// months themselves and count pending cell days from the incidents.
 func (db *DB) vacuumAggregates(ctx context.Context) {
 	// The load's months first, so the first indicators after it are fast.
 	if err := db.refreshAreaMonths(ctx); err != nil {
 		db.log.Warn("refresh_area_months", slog.Any("error", err))
+	}
+	if err := db.refreshCellDays(ctx); err != nil {
+		db.log.Warn("refresh_cell_days", slog.Any("error", err))
 	}
 	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) area_month_counts, cell_day_counts`); err != nil {
 		db.log.Warn("vacuum_aggregates", slog.Any("error", err))
