@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"hotspots/cities"
@@ -26,9 +25,6 @@ type RunOptions struct {
 	// Fetcher gets URLs; nil: a Fetcher with defaults.
 	Fetcher *Fetcher
 }
-
-// loadGCPercent is the GOGC a Run uses unless the environment sets one.
-const loadGCPercent = 400
 
 // Run loads one input through one mapping: the entry point of `hotspots
 // ingest`. mappingPath is a file path, or a path inside the city folder
@@ -48,15 +44,6 @@ func Run(ctx context.Context, st geo.Store, city *cities.City, mappingPath, inpu
 		return Summary{}, err
 	}
 	defer closeFn()
-	// A one-shot load allocates a few hundred bytes per row and keeps
-	// little alive beyond the batches in flight, so at the default GOGC
-	// the collector ran every few thousand rows and took a quarter of a
-	// million-row load's Go CPU. Four times the headroom costs tens of MB.
-	// Run is the command's entry point, so the process-wide setting is
-	// its own; a GOGC the user set wins.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	}
 	if opts.ProgressOut != nil {
 		p := NewProgress(opts.ProgressOut, m.ID, size, opts.Logger)
 		defer p.Finish()
