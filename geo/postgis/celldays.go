@@ -93,11 +93,12 @@ func (db *DB) refreshCellDays(ctx context.Context) error {
 		return nil
 	}
 	// One span from the first to the last marked day: recomputing a day
-	// no load touched is wasted work, never a wrong count. The aggregate
-	// of a million-row load has nearly as many groups, hashed in memory
-	// rather than sorted on disk, then inserted in key order, so the
-	// primary key's inserts walk its pages once instead of at random.
-	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+	// no load touched is wasted work, never a wrong count. A million-row
+	// load has nearly as many groups as rows, so they are sorted in
+	// memory and aggregated in key order rather than hashed (1.6 s against
+	// 3.5 s with the sort the insert wants after a hash), and the primary
+	// key's inserts then walk its pages once instead of at random.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL enable_hashagg = off`); err != nil {
 		return fmt.Errorf("cell days: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM cell_day_counts WHERE day >= $1 AND day <= $2`, *lo, *hi); err != nil {

@@ -19,13 +19,22 @@ import (
 // not returned: the load itself is complete, readers refresh dirty
 // months themselves and count pending cell days from the incidents.
 func (db *DB) vacuumAggregates(ctx context.Context) {
-	// The load's months first, so the first indicators after it are fast.
+	// The load's months and cell days first, so the first reads after it
+	// are fast. The two refreshes write different tables and only read
+	// incidents, so they run side by side: on two cores the second one
+	// would otherwise wait with a core idle once the index builds beside
+	// them are done.
+	cellsDone := make(chan struct{})
+	go func() {
+		defer close(cellsDone)
+		if err := db.refreshCellDays(ctx); err != nil {
+			db.log.Warn("refresh_cell_days", slog.Any("error", err))
+		}
+	}()
 	if err := db.refreshAreaMonths(ctx); err != nil {
 		db.log.Warn("refresh_area_months", slog.Any("error", err))
 	}
-	if err := db.refreshCellDays(ctx); err != nil {
-		db.log.Warn("refresh_cell_days", slog.Any("error", err))
-	}
+	<-cellsDone
 	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) area_month_counts, cell_day_counts`); err != nil {
 		db.log.Warn("vacuum_aggregates", slog.Any("error", err))
 	}
