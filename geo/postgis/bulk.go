@@ -61,6 +61,9 @@ type bulkLoad struct {
 	tries int  // size tests run; a lock timeout lets a later batch retry
 	done  bool // the decision is made
 	bulk  bool // this load dropped the indexes
+	// conflicted: a round this load assumed new held a stored key, so its
+	// rounds are classified again (see upsertRound).
+	conflicted bool
 }
 
 // bulkTries is how often a load tries to take the table lock.
@@ -70,6 +73,24 @@ const bulkTries = 3
 type bulkState struct {
 	mu    sync.Mutex
 	loads map[int64]*bulkLoad
+}
+
+// loadConflicted reports whether a round of load assumed new met a stored
+// key.
+func (db *DB) loadConflicted(loadID int64) bool {
+	db.bulk.mu.Lock()
+	defer db.bulk.mu.Unlock()
+	l := db.bulk.loads[loadID]
+	return l != nil && l.conflicted
+}
+
+// noteConflict records that a round of load assumed new met a stored key.
+func (db *DB) noteConflict(loadID int64) {
+	db.bulk.mu.Lock()
+	defer db.bulk.mu.Unlock()
+	if l := db.bulk.loads[loadID]; l != nil {
+		l.conflicted = true
+	}
 }
 
 // bulkThreshold returns the number of added rows that makes a load bulk,

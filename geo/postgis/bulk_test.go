@@ -524,3 +524,70 @@ func TestBulkLoadDefersCellCounts(t *testing.T) {
 	}
 	sameCellDayCounts(t, "after Migrate", after, plain)
 }
+
+// TestBulkLoadAssumesNewRows checks the rounds a bulk load COPYs without
+// classifying: a round holding stored keys (changed, unchanged and new
+// rows mixed, in the same load and in the next) comes out exactly as the
+// classified path would have it, with revisions, and the load goes on.
+func TestBulkLoadAssumesNewRows(t *testing.T) {
+	ctx := t.Context()
+	schema := postgistest.NewSchema(t)
+	db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, schema)
+	incs := storetest.Incidents(500, 31)
+	l, err := db.StartLoad(ctx, "src-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := upsertBatches(t, ctx, db, l, incs[:300], 50); res.Added != 300 {
+		t.Fatalf("first rows: %+v, want 300 added", res)
+	}
+	// Half of rows 250-299 changed, half as they were, then 50 new rows.
+	mixed := slices.Clone(incs[250:350])
+	for i := range 25 {
+		mixed[i].Victims++
+	}
+	res, err := db.UpsertIncidents(ctx, l.ID, mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 50 || res.Changed != 25 || res.Unchanged != 25 {
+		t.Fatalf("mixed round: %+v, want 50 added, 25 changed, 25 unchanged", res)
+	}
+	if res := upsertBatches(t, ctx, db, l, incs[350:], 50); res.Added != 150 {
+		t.Fatalf("rows after the conflict: %+v, want 150 added", res)
+	}
+	if err := db.FinishLoad(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	var revisions, rows int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM incident_revisions), (SELECT count(*) FROM incidents)`).
+		Scan(&revisions, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if revisions != 25 || rows != 500 {
+		t.Fatalf("%d revisions, %d incidents; want 25 and 500", revisions, rows)
+	}
+	if diff, pending := cellCountsDiff(t, conn); diff != 0 || pending != 0 {
+		t.Fatalf("%d count rows differ from the incidents, %d ranges pending", diff, pending)
+	}
+	// The whole file again in a new load: nothing changes.
+	l2, err := db.StartLoad(ctx, "src-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(incs)
+	for i := range 25 {
+		want[250+i].Victims++
+	}
+	if res := upsertBatches(t, ctx, db, l2, want, 50); res.Unchanged != 500 {
+		t.Fatalf("reload: %+v, want all 500 unchanged", res)
+	}
+	if err := db.FinishLoad(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db, incs)
+}
