@@ -162,6 +162,8 @@ func (db *DB) enterBulk(ctx context.Context, added int) (bool, error) {
 		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = '%dms'`, bulkLockTimeout.Milliseconds())); err != nil {
 			return err
 		}
+		// In list order: incidents' before cell_day_counts', the order
+		// upserts and refreshCellDays lock the two tables in.
 		for _, ix := range secondaryIndexes {
 			if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+ix.name); err != nil {
 				return err

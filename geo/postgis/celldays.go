@@ -80,7 +80,10 @@ func (db *DB) refreshCellDays(ctx context.Context) error {
 		return fmt.Errorf("cell days: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE cell_day_counts IN EXCLUSIVE MODE`); err != nil {
+	// incidents first, then the counts: the order upserts and a bulk
+	// load dropping indexes take them in, so none of them can wait for
+	// another in a cycle.
+	if _, err := tx.Exec(ctx, `LOCK TABLE incidents IN ACCESS SHARE MODE; LOCK TABLE cell_day_counts IN EXCLUSIVE MODE`); err != nil {
 		return fmt.Errorf("cell days: lock: %w", err)
 	}
 	var maxID int64
