@@ -51,6 +51,29 @@ type HexIndex struct {
 	// (see Service.grantMask): computed once per aggregate, that is per
 	// data version.
 	grants sync.Map // string -> *grantEntry
+
+	// zooms holds each cell's outline encoded at one zoom, built on the
+	// first tile of that zoom (see zoomGeom).
+	zooms [maxGeomZoom + 1]zoomGeom
+}
+
+// maxGeomZoom is the deepest zoom whose outlines are kept encoded: the
+// zooms the map uses most. Deeper tiles are cut as edge cells are.
+const maxGeomZoom = 16
+
+// zoomGeom is the hex layer's geometry at one zoom, for cells that lie
+// wholly inside a tile's buffered box. Coordinates are world units scaled
+// to the zoom and rounded, which is what projector.point computes before
+// it takes off the tile's origin; so, within a tile, the ring's encoding
+// after its first point (relative moves) is the same in every tile, and
+// such a cell costs a copy instead of a projection, a clip test and an
+// encoding per vertex. Cells crossing a tile's edge take the general path.
+type zoomGeom struct {
+	once  sync.Once
+	first [][2]int64 // per cell: the ring's first vertex, scaled
+	bound [][4]int64 // per cell: min x, min y, max x, max y, scaled
+	tails []byte     // per cell: the ring from its LineTo on (ringTail)
+	off   []int32    // cell i's tail is tails[off[i]:off[i+1]]; empty: no area
 }
 
 type grantEntry struct {
@@ -218,6 +241,12 @@ func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int, open []bool) []byte
 	defer w.put()
 	nf := len(h.Families)
 	slab := w.slab[:0]
+	var zg *zoomGeom
+	var ox, oy int64
+	if t.Z <= maxGeomZoom {
+		zg = h.zoomGeom(t.Z)
+		ox, oy = int64(t.X)*Extent, int64(t.Y)*Extent
+	}
 	show := func(j, n int) { w.Int(hexKeyFamily+j, int64(n)) }
 	for gy := y0; gy <= y1; gy++ {
 		for i := h.start[gy*h.gw+x0]; i < h.start[gy*h.gw+x1+1]; i++ {
@@ -225,14 +254,22 @@ func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int, open []bool) []byte
 			if !c.bound.Intersects(p.wclip) {
 				continue
 			}
-			slab = slab[:0]
-			r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound)
-			if r == nil {
-				continue
+			if b := zg.inside(i, ox, oy); b {
+				tail := zg.tails[zg.off[i]:zg.off[i+1]]
+				if len(tail) == 0 {
+					continue
+				}
+				w.EncodedRing(int32(zg.first[i][0]-ox), int32(zg.first[i][1]-oy), tail)
+			} else {
+				slab = slab[:0]
+				r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound)
+				if r == nil {
+					continue
+				}
+				orient(r, true)
+				var px, py int32
+				w.Ring(r, &px, &py)
 			}
-			orient(r, true)
-			var px, py int32
-			w.Ring(r, &px, &py)
 			w.String(hexKeyCell, c.id)
 			row := h.counts[int(i)*(nf+1) : (int(i)+1)*(nf+1)]
 			below := suppressBelow
@@ -258,6 +295,70 @@ const (
 	hexKeySuppressed
 	hexKeyFamily // the first n_<family>; the others follow in Families order
 )
+
+// zoomGeom returns the cells' outlines encoded at zoom z (<= maxGeomZoom),
+// building them on first use: the same steps as projector.ring and
+// orient, done once per zoom in integers.
+func (h *HexIndex) zoomGeom(z maptile.Zoom) *zoomGeom {
+	zg := &h.zooms[z]
+	zg.once.Do(func() {
+		scale := float64(uint64(1)<<z) * Extent
+		zg.first = make([][2]int64, len(h.cells))
+		zg.bound = make([][4]int64, len(h.cells))
+		zg.off = make([]int32, len(h.cells)+1)
+		var r [][2]int64
+		for i := range h.cells {
+			c := &h.cells[i]
+			r = r[:0]
+			for _, q := range h.pts[c.off:c.end] {
+				v := [2]int64{int64(math.Round(q[0] * scale)), int64(math.Round(q[1] * scale))}
+				if n := len(r); n > 0 && r[n-1] == v {
+					continue
+				}
+				r = append(r, v)
+			}
+			b := [4]int64{r[0][0], r[0][1], r[0][0], r[0][1]}
+			for _, v := range r {
+				b = [4]int64{min(b[0], v[0]), min(b[1], v[1]), max(b[2], v[0]), max(b[3], v[1])}
+			}
+			zg.bound[i] = b
+			// Twice the signed area (y down: exterior positive), relative
+			// to the first vertex so the products stay small.
+			var a int64
+			for j := 0; j+1 < len(r); j++ {
+				x0, y0 := r[j][0]-r[0][0], r[j][1]-r[0][1]
+				x1, y1 := r[j+1][0]-r[0][0], r[j+1][1]-r[0][1]
+				a += x0*y1 - x1*y0
+			}
+			if len(r) >= 4 && a != 0 {
+				if a < 0 {
+					slices.Reverse(r)
+				}
+				n := len(r)
+				if r[0] == r[n-1] {
+					n-- // the closing vertex, which Ring leaves out too
+				}
+				if n >= 3 {
+					zg.first[i] = r[0]
+					zg.tails = ringTail(zg.tails, r[:n])
+				}
+			}
+			zg.off[i+1] = int32(len(zg.tails))
+		}
+	})
+	return zg
+}
+
+// inside reports whether cell i lies wholly inside the buffered box of
+// the tile with origin (ox, oy) in scaled units, so its encoded outline
+// applies; false for a nil zoomGeom.
+func (zg *zoomGeom) inside(i int32, ox, oy int64) bool {
+	if zg == nil {
+		return false
+	}
+	b := &zg.bound[i]
+	return b[0]-ox >= -Buffer && b[1]-oy >= -Buffer && b[2]-ox <= Extent+Buffer && b[3]-oy <= Extent+Buffer
+}
 
 // grantMask returns which cells of idx lie inside the granted areas
 // ("layer:code"), by their centre, in lon/lat as the API's cell scope

@@ -113,7 +113,9 @@ func TestEncodeMatchesOrb(t *testing.T) {
 			// tiles far away: the grid's edges.
 			list = append(list, maptile.New(0, 0, 0), maptile.New(0, 0, 1), maptile.New(1, 1, 1),
 				maptile.At(orb.Point{-76.712, 39.197}, 8), maptile.At(orb.Point{-76.529, 39.372}, 9),
-				maptile.At(orb.Point{0, 0}, 12), maptile.At(orb.Point{-76.62, 45}, 10))
+				maptile.At(orb.Point{0, 0}, 12), maptile.At(orb.Point{-76.62, 45}, 10),
+				// Beyond maxGeomZoom, where every cell takes the general path.
+				maptile.At(orb.Point{-76.6122, 39.2904}, 17), maptile.At(orb.Point{-76.6122, 39.2904}, 18))
 		}
 		for _, tile := range list {
 			for _, below := range []int{0, 11} {

@@ -32,7 +32,7 @@ type layerWriter struct {
 	ints    map[int64]uint32 // sint value -> index, so repeated counts share one
 	trueIdx int64            // index of the bool value true, -1 if none yet
 	tags    []uint32         // the current feature's tags
-	geom    []uint32         // the current feature's geometry commands
+	geom    []byte           // the current feature's geometry commands, varint encoded
 	scratch []byte
 	slab    []orb.Point // projected rings of the current tile, for the caller
 	n       int         // features written
@@ -132,20 +132,45 @@ func (w *layerWriter) Ring(r orb.Ring, px, py *int32) {
 	if n < 3 {
 		return
 	}
-	w.geom = append(w.geom, 1|1<<3) // MoveTo, 1
+	w.geom = binary.AppendUvarint(w.geom, 1|1<<3) // MoveTo, 1
 	w.point(r[0], px, py)
-	w.geom = append(w.geom, 2|uint32(n-1)<<3) // LineTo, n-1
+	w.geom = binary.AppendUvarint(w.geom, uint64(2|uint32(n-1)<<3)) // LineTo, n-1
 	for _, q := range r[1:n] {
 		w.point(q, px, py)
 	}
-	w.geom = append(w.geom, 7|1<<3) // ClosePath
+	w.geom = binary.AppendUvarint(w.geom, 7|1<<3) // ClosePath
 }
 
 func (w *layerWriter) point(q orb.Point, px, py *int32) {
 	x, y := int32(q[0]), int32(q[1])
 	dx, dy := x-*px, y-*py
 	*px, *py = x, y
-	w.geom = append(w.geom, uint32((dx<<1)^(dx>>31)), uint32((dy<<1)^(dy>>31)))
+	w.geom = binary.AppendUvarint(w.geom, uint64(zigzag(dx)))
+	w.geom = binary.AppendUvarint(w.geom, uint64(zigzag(dy)))
+}
+
+func zigzag(v int32) uint32 { return uint32((v << 1) ^ (v >> 31)) }
+
+// EncodedRing adds the feature's only ring when the caller has its
+// encoding from the LineTo command on (ringTail): everything after the
+// first point is relative, so it does not depend on the tile.
+func (w *layerWriter) EncodedRing(x0, y0 int32, tail []byte) {
+	w.geom = binary.AppendUvarint(w.geom, 1|1<<3) // MoveTo, 1
+	w.geom = binary.AppendUvarint(w.geom, uint64(zigzag(x0)))
+	w.geom = binary.AppendUvarint(w.geom, uint64(zigzag(y0)))
+	w.geom = append(w.geom, tail...)
+}
+
+// ringTail appends the encoding of ring r (n distinct vertices, unclosed,
+// n >= 3) from its LineTo command on: what Ring writes after the first
+// point.
+func ringTail(dst []byte, r [][2]int64) []byte {
+	dst = binary.AppendUvarint(dst, uint64(2|uint32(len(r)-1)<<3)) // LineTo
+	for i := 1; i < len(r); i++ {
+		dst = binary.AppendUvarint(dst, uint64(zigzag(int32(r[i][0]-r[i-1][0]))))
+		dst = binary.AppendUvarint(dst, uint64(zigzag(int32(r[i][1]-r[i-1][1]))))
+	}
+	return binary.AppendUvarint(dst, 7|1<<3) // ClosePath
 }
 
 // EndPolygon writes the current feature as a polygon and starts the next.
@@ -155,8 +180,10 @@ func (w *layerWriter) EndPolygon() {
 		f := w.scratch[:0]
 		f = appendPacked(f, 0x12, w.tags) // Feature.tags
 		f = append(f, 0x18, 3)            // Feature.type = POLYGON
-		f = appendPacked(f, 0x22, w.geom) // Feature.geometry
-		w.feats = append(w.feats, 0x12)   // Layer.features
+		f = append(f, 0x22)               // Feature.geometry, packed
+		f = binary.AppendUvarint(f, uint64(len(w.geom)))
+		f = append(f, w.geom...)
+		w.feats = append(w.feats, 0x12) // Layer.features
 		w.feats = binary.AppendUvarint(w.feats, uint64(len(f)))
 		w.feats = append(w.feats, f...)
 		w.scratch = f
