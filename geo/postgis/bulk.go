@@ -198,22 +198,28 @@ func (db *DB) endLoad(ctx context.Context, loadID int64, refresh func()) error {
 		refresh()
 	}()
 	built, err := db.ensureIndexes(ctx, "incidents")
+	// The load changed the table wholesale: fresh statistics now rather
+	// than when autovacuum gets to it, gathered while the refresh may
+	// still run.
+	analyzed := make(chan error, 1)
+	if err == nil && built > 0 {
+		go func() {
+			_, err := db.pool.Exec(ctx, `ANALYZE incidents`)
+			analyzed <- err
+		}()
+	} else {
+		analyzed <- nil
+	}
 	<-refreshed
 	if err != nil {
+		<-analyzed
 		return err
 	}
 	more, err := db.ensureIndexes(ctx, "")
-	if err != nil {
+	if err := errors.Join(err, <-analyzed); err != nil {
 		return err
 	}
 	built += more
-	if built > 0 {
-		// The load changed the table wholesale: fresh statistics now
-		// rather than when autovacuum gets to it.
-		if _, err := db.pool.Exec(ctx, `ANALYZE incidents`); err != nil {
-			return err
-		}
-	}
 	db.log.InfoContext(ctx, "bulk_load_indexes_built", slog.Int64("load", loadID),
 		slog.Int("indexes", built), slog.Duration("duration", time.Since(start)))
 	return nil
