@@ -61,9 +61,10 @@ else
 fi
 # CPU time, the figure to judge changes by on a shared machine: the ingest
 # process's own (from wait4, through GNU time when installed) and its
-# PostgreSQL backends' (sampled from /proc every 0.3 s, each backend's last
-# reading; parallel index-build workers are not counted). Backends are
-# found by their process title, "postgres: <cluster>: <user> <db> ...".
+# PostgreSQL backends' and their parallel workers' (sampled from /proc
+# every 0.3 s, each process's last reading). Backends are found by their
+# process title, "postgres: <cluster>: <user> <db> ...", workers by
+# "parallel worker for PID <backend>".
 backend_ticks() { # db -> sum over its backends of the highest utime+stime seen
 	local -A seen=()
 	local p f v total=0
@@ -78,8 +79,14 @@ backend_ticks() { # db -> sum over its backends of the highest utime+stime seen
 	echo "$total"
 }
 sample_backends() { # db pid: prints backend pids every 0.3 s while pid lives
+	local b w leader
 	while kill -0 "$2" 2>/dev/null; do
-		pgrep -d ' ' -f "postgres: [^ ]+: [a-z_0-9]+ $1 " || true
+		b=" $(pgrep -d ' ' -f "postgres: [^ ]+: [a-z_0-9]+ $1 " || true) "
+		# and the parallel workers of those backends (index builds)
+		while read -r w leader; do
+			[[ "$b" == *" $leader "* ]] && b+="$w "
+		done < <(pgrep -a -f "postgres: [^ ]+: parallel worker for PID" | sed -nE 's/^([0-9]+) .* for PID ([0-9]+).*/\1 \2/p')
+		echo "$b"
 		sleep 0.3
 	done
 }
