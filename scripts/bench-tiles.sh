@@ -92,11 +92,15 @@ echo "|---|---|---|---|---|---|---|---|---|"
 declare -A pg_tps
 for band in high mid low; do
 	for c in 8 64; do
-		out=$(pgbench -n -f "scripts/bench/tiles/mvt_hex_r9_$band.sql" -c "$c" -j 2 -T "$secs" "$HOTSPOTS_BENCH_DATABASE_URL" 2>/dev/null)
+		# A tenth of the transactions logged, for p50 and p99.
+		rm -f "$work"/pgb.*
+		out=$(cd "$work" && pgbench -n -f "$OLDPWD/scripts/bench/tiles/mvt_hex_r9_$band.sql" -c "$c" -j 2 -T "$secs" \
+			-l --sampling-rate=0.1 --log-prefix=pgb "$HOTSPOTS_BENCH_DATABASE_URL" 2>/dev/null)
 		tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' <<<"$out")
-		lat=$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' <<<"$out")
+		read -r p50 p99 < <(cat "$work"/pgb.* | awk '{print $3}' | sort -n |
+			awk '{v[NR] = $1} END {if (NR) printf "%.3f %.3f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000}')
 		pg_tps[$band/$c]=${tps%.*}
-		echo "| $band | $c | pgbench ST_AsMVT | ${tps%.*} | ${lat} (mean) | | | | |"
+		echo "| $band | $c | pgbench ST_AsMVT | ${tps%.*} | ${p50:-?} | ${p99:-?} | | | |"
 	done
 	start_server uncached
 	# One pass first: the aggregates are built on the first request of a
