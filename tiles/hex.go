@@ -19,9 +19,10 @@ import (
 // HexIndex is the in-memory aggregate behind the hex layer for one
 // (resolution, kinds, days) query at one data version: every occupied cell
 // with its counts per kind family and its outline already in world
-// coordinates, sorted for a range search. Building it costs one CellCounts
-// query; after that a tile is pure CPU, which is what lets uncached tiles
-// outrun a database that builds each tile with ST_AsMVT.
+// coordinates, bucketed in a grid for a tile's candidates. Building it
+// costs one CellCounts query; after that a tile is pure CPU, which is what
+// lets uncached tiles outrun a database that builds each tile with
+// ST_AsMVT.
 type HexIndex struct {
 	// Res is the H3 resolution of the cells.
 	Res int
@@ -42,7 +43,8 @@ type HexIndex struct {
 	gs     float64   // square size, world units
 	gw, gh int       // squares across and down
 	start  []int32   // cells of square k: cells[start[k]:start[k+1]]
-	keys   []string  // n_<family>, in Families order
+
+	keys []string // n_<family>, in Families order
 
 	// propKeys are the layer's property keys by slot (hexKey*).
 	propKeys []string
