@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -76,6 +77,13 @@ type Server struct {
 	// guarded records the audience of every route registered through
 	// guardedRouter, so tests can prove no route escaped the matrix.
 	guarded map[string]audience
+	// pushAreas is the area index pushes assign areas with (see
+	// pushAreaIndex).
+	pushAreas struct {
+		sync.Mutex
+		idx *ingest.AreaIndex
+		at  time.Time
+	}
 }
 
 // New builds the server and registers every route.

@@ -70,6 +70,7 @@ func (h *indicatorHandler) uploadLayerHandler(c echo.Context) error {
 		return err
 	}
 	h.forgetAreas()
+	h.s.forgetPushAreas()
 	h.s.log.Info("area_layer_uploaded", slog.String("layer", l.ID), slog.Int("areas", len(l.Areas)), slog.Int64("key_id", p.KeyID))
 	return c.JSON(http.StatusCreated, LayerUploadResponse{Layer: toLayerJSON(l.AreaLayer), Areas: len(l.Areas),
 		Note: "incidents get areas of this layer when they are loaded or re-processed after the upload"})

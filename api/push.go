@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,9 +38,43 @@ func (s *Server) pushIngestHandler(c echo.Context) error {
 	}
 	opts := s.cfg.Ingest // geocoder and alert hook of this process
 	opts.Logger, opts.Observer = s.log, s.pushObserver()
+	if opts.Areas == nil {
+		if opts.Areas, err = s.pushAreaIndex(req.Context()); err != nil {
+			return err
+		}
+	}
 	resp, err := ingest.Push(req.Context(), s.cfg.Store, s.cfg.City, m, body, opts)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// pushAreaIndex returns the area index for pushes, loaded from the store at
+// most once per areasTTL (the indicators' area cache has the same age) and
+// again at once after an area layer is uploaded through this server.
+// Building it reads every layer's polygons and grids them; doing that for
+// each pushed batch was most of a small push's time. A layer reloaded by
+// another process (hotspots migrate --reload-areas) is picked up within
+// the TTL.
+func (s *Server) pushAreaIndex(ctx context.Context) (*ingest.AreaIndex, error) {
+	c := &s.pushAreas
+	c.Lock()
+	defer c.Unlock()
+	if c.idx != nil && time.Since(c.at) < areasTTL {
+		return c.idx, nil
+	}
+	idx, err := ingest.LoadAreaIndex(ctx, s.cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	c.idx, c.at = idx, time.Now()
+	return idx, nil
+}
+
+// forgetPushAreas drops the cached push area index after an upload.
+func (s *Server) forgetPushAreas() {
+	s.pushAreas.Lock()
+	s.pushAreas.idx = nil
+	s.pushAreas.Unlock()
 }

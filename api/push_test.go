@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/paulmach/orb"
 
 	"hotspots/cities"
 	"hotspots/geo"
@@ -93,5 +94,72 @@ func TestPushHandler(t *testing.T) {
 				t.Fatalf("results %+v", out.Results)
 			}
 		})
+	}
+}
+
+// TestPushAreaIndexCached checks that pushes do not reload the area layers
+// for every batch, and that a layer uploaded through the API applies to
+// the next push at once: a layer changed behind the server's back is only
+// seen after the cache's age, a layer uploaded through it immediately.
+func TestPushAreaIndexCached(t *testing.T) {
+	admin := &geo.Principal{KeyID: 1, Name: "ops", Role: geo.RoleAdmin}
+	srv, st := pushTestServer(t, admin)
+	ctx := context.Background()
+	zone := func(code string) []geo.Area {
+		return []geo.Area{{Layer: "zone", Code: code, Name: "Zone " + code,
+			Geometry: orb.MultiPolygon{{{{-76.62, 39.29}, {-76.60, 39.29}, {-76.60, 39.31}, {-76.62, 39.31}, {-76.62, 39.29}}}}}}
+	}
+	if err := st.PutLayer(ctx, geo.AreaLayer{ID: "zone", Name: "Zones"}, zone("a")); err != nil {
+		t.Fatal(err)
+	}
+	push := func(id string) string {
+		t.Helper()
+		body := `{"agency":"BCFD","incidents":[{"id":"` + id + `","time":"2024-05-01T22:15:00-04:00","kind":"overdose","lat":39.2985,"lon":-76.6127}]}`
+		res, err := http.Post(srv.URL+"/api/v1/ingest/push", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("push %s: status %d", id, res.StatusCode)
+		}
+		incs, err := st.FindIncidents(ctx, geo.IncidentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range incs {
+			if in.SourceID == "BCFD|"+id { // the push key is agency|id
+				return in.Areas["zone"]
+			}
+		}
+		t.Fatalf("pushed %s not stored", id)
+		return ""
+	}
+	if got := push("p1"); got != "a" {
+		t.Fatalf("first push in zone %q, want a", got)
+	}
+	// Replaced in the store directly: the cached index still says a.
+	if err := st.PutLayer(ctx, geo.AreaLayer{ID: "zone", Name: "Zones"}, zone("b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := push("p2"); got != "a" {
+		t.Fatalf("second push in zone %q: the index was reloaded for one batch", got)
+	}
+	// Uploaded through the API: the next push sees it.
+	layer := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"C"},"geometry":{"type":"Polygon","coordinates":[[[-76.62,39.29],[-76.60,39.29],[-76.60,39.31],[-76.62,39.31],[-76.62,39.29]]]}}]}`
+	res, err := http.Post(srv.URL+"/api/v1/areas/layers?id=zone&name=Zones&replace=true", "application/geo+json", strings.NewReader(layer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("upload: status %d", res.StatusCode)
+	}
+	areas, err := st.Areas(ctx, "zone")
+	if err != nil || len(areas) != 1 {
+		t.Fatalf("uploaded areas %v, %v", areas, err)
+	}
+	if got := push("p3"); got != areas[0].Code {
+		t.Fatalf("push after the upload in zone %q, want %q", got, areas[0].Code)
 	}
 }
