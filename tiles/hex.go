@@ -264,7 +264,7 @@ func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int, open []bool) []byte
 				w.EncodedRing(int32(zg.first[i][0]-ox), int32(zg.first[i][1]-oy), tail)
 			} else {
 				slab = slab[:0]
-				r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound)
+				r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound, &w.clip)
 				if r == nil {
 					continue
 				}

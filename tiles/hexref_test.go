@@ -2,12 +2,15 @@ package tiles
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"sort"
 	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/clip"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
@@ -28,8 +31,7 @@ func referenceLayer(h *HexIndex, t maptile.Tile, suppressBelow int) *mvt.Layer {
 		if !c.bound.Intersects(p.wclip) {
 			continue
 		}
-		var slab []orb.Point
-		r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound)
+		r := referenceRing(p, orb.Ring(h.pts[c.off:c.end]), c.bound)
 		if r == nil {
 			continue
 		}
@@ -39,6 +41,57 @@ func referenceLayer(h *HexIndex, t maptile.Tile, suppressBelow int) *mvt.Layer {
 		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: orb.Polygon{r}, Properties: props})
 	}
 	return layer
+}
+
+// referenceRing is projector.ring as first written, with orb's clip.Ring:
+// project every vertex, drop repeats, clip when the cell crosses the
+// buffered tile, nil when no area is left.
+func referenceRing(p projector, w orb.Ring, wb orb.Bound) orb.Ring {
+	var r orb.Ring
+	for _, q := range w {
+		q = p.point(q)
+		if n := len(r); n > 0 && r[n-1] == q {
+			continue
+		}
+		r = append(r, q)
+	}
+	if !p.wclip.Contains(wb.Min) || !p.wclip.Contains(wb.Max) {
+		r = dedupe(clip.Ring(p.clip, r))
+	}
+	if len(r) < 4 || shoelace(r) == 0 {
+		return nil
+	}
+	return r
+}
+
+// TestClipRingMatchesOrb clips rings of every shape against a box, closed
+// and open, crossing each side and corner, wholly inside and wholly
+// outside, and compares with orb's clip.Ring point for point.
+func TestClipRingMatchesOrb(t *testing.T) {
+	box := orb.Bound{Min: orb.Point{-64, -64}, Max: orb.Point{4160, 4160}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var bufs clipBufs
+	for i := range 20000 {
+		n := 3 + rng.IntN(8)
+		c := orb.Point{rng.Float64()*6000 - 1000, rng.Float64()*6000 - 1000}
+		rad := rng.Float64() * 3000
+		r := make(orb.Ring, 0, n+1)
+		for j := range n {
+			a := 2 * math.Pi * float64(j) / float64(n)
+			r = append(r, orb.Point{math.Round(c[0] + rad*math.Cos(a)), math.Round(c[1] + rad*math.Sin(a))})
+		}
+		if i%2 == 0 {
+			r = append(r, r[0])
+		}
+		want := clip.Ring(box, append(orb.Ring(nil), r...))
+		got := clipRing(box, r, &bufs)
+		if len(want) == 0 && len(got) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual([]orb.Point(got), []orb.Point(want)) {
+			t.Fatalf("ring %v:\n got %v\nwant %v", r, got, want)
+		}
+	}
 }
 
 // decodedLayer is HexIndex.Encode's tile decoded by orb (nil layer when

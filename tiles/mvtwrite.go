@@ -35,6 +35,7 @@ type layerWriter struct {
 	geom    []byte           // the current feature's geometry commands, varint encoded
 	scratch []byte
 	slab    []orb.Point // projected rings of the current tile, for the caller
+	clip    clipBufs    // the clip's passes, for the caller
 	n       int         // features written
 }
 

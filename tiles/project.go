@@ -57,8 +57,10 @@ func (p projector) point(w orb.Point) orb.Point {
 // ring appends the projected ring to the slab (one backing array for all
 // of a tile's rings, so a tile costs a few allocations rather than one per
 // ring), clips it to the buffered tile when it crosses the edge, drops
-// repeated points and returns nil when nothing with area is left.
-func (p projector) ring(slab *[]orb.Point, w orb.Ring, wb orb.Bound) orb.Ring {
+// repeated points and returns nil when nothing with area is left. bufs
+// (nil: fresh ones) hold the clip's passes; the ring returned may live in
+// them, so it is used up before the next call with the same bufs.
+func (p projector) ring(slab *[]orb.Point, w orb.Ring, wb orb.Bound, bufs *clipBufs) orb.Ring {
 	dst := *slab
 	start := len(dst)
 	for _, q := range w {
@@ -71,8 +73,7 @@ func (p projector) ring(slab *[]orb.Point, w orb.Ring, wb orb.Bound) orb.Ring {
 	*slab = dst
 	r := orb.Ring(dst[start:len(dst):len(dst)])
 	if !p.wclip.Contains(wb.Min) || !p.wclip.Contains(wb.Max) {
-		r = clip.Ring(p.clip, r)
-		r = dedupe(r)
+		r = dedupe(clipRing(p.clip, r, bufs))
 	}
 	if len(r) < 4 || shoelace(r) == 0 {
 		return nil
@@ -104,6 +105,84 @@ func (p projector) line(w orb.LineString, wb orb.Bound) orb.MultiLineString {
 		}
 	}
 	return kept
+}
+
+// clipBufs are the two slices a ring's clip alternates between, kept by
+// the caller so a tile's edge cells allocate nothing once they have grown.
+type clipBufs [2][]orb.Point
+
+// clipRing clips ring r to box with Sutherland-Hodgman, one box side at a
+// time (left, right, bottom, top), giving the same points as orb's
+// clip.Ring (the tests compare them) without its allocations: most
+// hexagons of a z15-16 tile cross its edge, and the clip's growing slices
+// were a third of such a tile's encoding. An input closed (first point
+// repeated last) gives a closed output; nil when nothing is left.
+func clipRing(box orb.Bound, r orb.Ring, bufs *clipBufs) orb.Ring {
+	if len(r) == 0 {
+		return nil
+	}
+	if bufs == nil {
+		bufs = &clipBufs{}
+	}
+	closed := r[0] == r[len(r)-1]
+	src, k := []orb.Point(r), 0
+	for _, side := range [4]int{1, 2, 4, 8} {
+		dst := bufs[k][:0]
+		prev := src[len(src)-1]
+		if !closed {
+			prev = src[0]
+		}
+		prevIn := outside(box, prev)&side == 0
+		for _, q := range src {
+			in := outside(box, q)&side == 0
+			if in != prevIn {
+				dst = append(dst, crossing(box, side, prev, q))
+			}
+			if in {
+				dst = append(dst, q)
+			}
+			prev, prevIn = q, in
+		}
+		bufs[k] = dst
+		if len(dst) == 0 {
+			return nil
+		}
+		src, k = dst, 1-k
+	}
+	if closed && src[0] != src[len(src)-1] {
+		src = append(src, src[0])
+	}
+	return orb.Ring(src)
+}
+
+// outside is the Cohen-Sutherland code of q against box: 1 left of it, 2
+// right, 4 below, 8 above.
+func outside(box orb.Bound, q orb.Point) int {
+	c := 0
+	if q[0] < box.Min[0] {
+		c |= 1
+	} else if q[0] > box.Max[0] {
+		c |= 2
+	}
+	if q[1] < box.Min[1] {
+		c |= 4
+	} else if q[1] > box.Max[1] {
+		c |= 8
+	}
+	return c
+}
+
+// crossing is where segment a-b crosses the line of one side of box.
+func crossing(box orb.Bound, side int, a, b orb.Point) orb.Point {
+	switch side {
+	case 8:
+		return orb.Point{a[0] + (b[0]-a[0])*(box.Max[1]-a[1])/(b[1]-a[1]), box.Max[1]}
+	case 4:
+		return orb.Point{a[0] + (b[0]-a[0])*(box.Min[1]-a[1])/(b[1]-a[1]), box.Min[1]}
+	case 2:
+		return orb.Point{box.Max[0], a[1] + (b[1]-a[1])*(box.Max[0]-a[0])/(b[0]-a[0])}
+	}
+	return orb.Point{box.Min[0], a[1] + (b[1]-a[1])*(box.Min[0]-a[0])/(b[0]-a[0])}
 }
 
 // dedupe removes consecutive repeated points in place.
@@ -178,14 +257,14 @@ func (p projector) polygons(mp orb.MultiPolygon) orb.MultiPolygon {
 			continue
 		}
 		var slab []orb.Point
-		ext := p.ring(&slab, poly[0], poly[0].Bound())
+		ext := p.ring(&slab, poly[0], poly[0].Bound(), nil)
 		if ext == nil {
 			continue
 		}
 		orient(ext, true)
 		tp := orb.Polygon{ext}
 		for _, h := range poly[1:] {
-			if hr := p.ring(&slab, h, h.Bound()); hr != nil {
+			if hr := p.ring(&slab, h, h.Bound(), nil); hr != nil {
 				orient(hr, false)
 				tp = append(tp, hr)
 			}
