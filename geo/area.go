@@ -1,9 +1,14 @@
 package geo
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // AreaLayer is a set of polygons incidents are counted in: neighborhoods,
@@ -36,4 +41,46 @@ type Area struct {
 	// Excluded areas (e.g. "Unassigned -- Jail") are kept for joins but left
 	// out of rankings and city shares.
 	Excluded bool
+}
+
+// GrantedAreas returns the areas a grant names ("layer:code", as an API
+// key's Areas), read through areas (a store's Areas). Layers the store does
+// not know grant nothing. An outreach key's cell scope and its map's
+// unsuppressed hexagons both decide with it and ContainsPoint, so the two
+// never disagree about a cell.
+func GrantedAreas(ctx context.Context, areas func(ctx context.Context, layer string) ([]Area, error), grant []string) ([]Area, error) {
+	byLayer := map[string][]string{}
+	var order []string
+	for _, g := range grant {
+		layer, code, _ := strings.Cut(g, ":")
+		if _, ok := byLayer[layer]; !ok {
+			order = append(order, layer)
+		}
+		byLayer[layer] = append(byLayer[layer], code)
+	}
+	var out []Area
+	for _, layer := range order {
+		as, err := areas(ctx, layer)
+		if ErrorCode(err) == ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("granted areas of %s: %w", layer, err)
+		}
+		for _, a := range as {
+			if slices.Contains(byLayer[layer], a.Code) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ContainsPoint reports whether p (lon/lat) lies in any of the areas.
+func ContainsPoint(areas []Area, p orb.Point) bool {
+	for _, a := range areas {
+		if a.Geometry.Bound().Contains(p) && planar.MultiPolygonContains(a.Geometry, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -68,7 +68,7 @@ func encode(layers ...*mvt.Layer) (*Tile, error) {
 		}
 	}
 	if len(kept) == 0 {
-		return &Tile{Raw: []byte{}}, nil
+		return gzipped([]byte{})
 	}
 	raw, err := mvt.Marshal(kept)
 	if err != nil {

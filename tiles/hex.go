@@ -11,7 +11,6 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
-	"github.com/paulmach/orb/planar"
 
 	"hotspots/geo"
 )
@@ -363,42 +362,21 @@ func (zg *zoomGeom) inside(i int32, ox, oy int64) bool {
 }
 
 // grantMask returns which cells of idx lie inside the granted areas
-// ("layer:code"), by their centre, in lon/lat as the API's cell scope
-// check decides it. Layers the store does not know grant nothing.
+// ("layer:code"), by their centre, decided as the API's cell scope check
+// decides it (geo.GrantedAreas, geo.ContainsPoint).
 func (s *Service) grantMask(ctx context.Context, idx *HexIndex, grant []string) ([]bool, error) {
 	key := strings.Join(grant, ",")
 	v, _ := idx.grants.LoadOrStore(key, &grantEntry{})
 	e := v.(*grantEntry)
 	e.once.Do(func() {
-		byLayer := map[string][]string{}
-		for _, a := range grant {
-			layer, code, _ := strings.Cut(a, ":")
-			byLayer[layer] = append(byLayer[layer], code)
-		}
-		var shapes []geo.Area
-		for layer, codes := range byLayer {
-			areas, err := s.cfg.Store.Areas(ctx, layer)
-			if geo.ErrorCode(err) == geo.ENOTFOUND {
-				continue
-			} else if err != nil {
-				e.err = fmt.Errorf("tiles: granted areas of %s: %w", layer, err)
-				return
-			}
-			for _, a := range areas {
-				if slices.Contains(codes, a.Code) {
-					shapes = append(shapes, a)
-				}
-			}
+		areas, err := geo.GrantedAreas(ctx, s.cfg.Store.Areas, grant)
+		if err != nil {
+			e.err = fmt.Errorf("tiles: %w", err)
+			return
 		}
 		e.open = make([]bool, len(idx.cells))
 		for i := range idx.cells {
-			c := idx.cells[i].cell.Center()
-			for _, a := range shapes {
-				if a.Geometry.Bound().Contains(c) && planar.MultiPolygonContains(a.Geometry, c) {
-					e.open[i] = true
-					break
-				}
-			}
+			e.open[i] = geo.ContainsPoint(areas, idx.cells[i].cell.Center())
 		}
 	})
 	if e.err != nil {
