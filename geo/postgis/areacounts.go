@@ -18,8 +18,10 @@ func monthOf(d time.Time) time.Time {
 
 // markAreaMonths records, inside the upsert's transaction, the months whose
 // area counts the round changed: those of new rows and both the old and new
-// months of changed rows. refreshAreaMonths recomputes them.
-func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int, old []oldRow) error {
+// months of changed rows. refreshAreaMonths recomputes them, unless the
+// load adds its own sums first: with areas set, the round's changes are
+// summed there and the marks' ids kept (areadeltas.go).
+func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int, old []oldRow, areas *areaDeltas) error {
 	set := map[time.Time]bool{}
 	for _, i := range newIdx {
 		set[monthOf(round[i].inc.Day)] = true
@@ -35,8 +37,27 @@ func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int
 	for m := range set {
 		months = append(months, m)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO area_month_dirty (month) SELECT unnest($1::date[])`, months); err != nil {
+	if areas == nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO area_month_dirty (month) SELECT unnest($1::date[])`, months); err != nil {
+			return fmt.Errorf("mark area months: %w", err)
+		}
+		return nil
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO area_month_dirty (month) SELECT unnest($1::date[]) RETURNING id`, months)
+	if err != nil {
 		return fmt.Errorf("mark area months: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("mark area months: %w", err)
+	}
+	areas.marks = append(areas.marks, ids...)
+	for _, i := range newIdx {
+		areas.add(&round[i].inc, 1)
+	}
+	for _, o := range old {
+		areas.add(&o.inc, -1)
+		areas.add(&round[o.idx].inc, 1)
 	}
 	return nil
 }

@@ -64,6 +64,9 @@ type bulkLoad struct {
 	// conflicted: a round this load assumed new held a stored key, so its
 	// rounds are classified again (see upsertRound).
 	conflicted bool
+	// areas sums what the load's committed upserts did to the area month
+	// counts (areadeltas.go).
+	areas *areaDeltas
 }
 
 // bulkTries is how often a load tries to take the table lock.
@@ -105,6 +108,20 @@ func (db *DB) bulkThreshold() int {
 	return db.bulkRows
 }
 
+// loadState returns what the store knows of load, creating it.
+// db.bulk.mu must be held.
+func (db *DB) loadState(loadID int64) *bulkLoad {
+	if db.bulk.loads == nil {
+		db.bulk.loads = map[int64]*bulkLoad{}
+	}
+	l := db.bulk.loads[loadID]
+	if l == nil {
+		l = &bulkLoad{}
+		db.bulk.loads[loadID] = l
+	}
+	return l
+}
+
 // noteAdded counts rows a load added and, the first time the load reaches
 // the threshold, decides whether it becomes a bulk load. Failing to drop
 // the indexes is logged, not returned: the load goes on with them.
@@ -114,14 +131,7 @@ func (db *DB) noteAdded(ctx context.Context, loadID int64, added int) {
 		return
 	}
 	db.bulk.mu.Lock()
-	if db.bulk.loads == nil {
-		db.bulk.loads = map[int64]*bulkLoad{}
-	}
-	l := db.bulk.loads[loadID]
-	if l == nil {
-		l = &bulkLoad{}
-		db.bulk.loads[loadID] = l
-	}
+	l := db.loadState(loadID)
 	l.added += added
 	if l.done || l.tries < 0 || l.added < th {
 		db.bulk.mu.Unlock()
@@ -176,11 +186,12 @@ func (db *DB) enterBulk(ctx context.Context, added int) (bool, error) {
 }
 
 // endLoad forgets a finished load and runs refresh, the recomputation of
-// the load's aggregates. If it was a bulk load and no other bulk load of
+// the load's aggregates, given what the store knew of the load (nil if
+// nothing). If it was a bulk load and no other bulk load of
 // this handle is still running, it builds the missing incidents indexes
 // meanwhile (builds and refresh only share read access to incidents, so on
 // two cores they overlap), then the aggregates' own once they are refilled.
-func (db *DB) endLoad(ctx context.Context, loadID int64, refresh func()) error {
+func (db *DB) endLoad(ctx context.Context, loadID int64, refresh func(*bulkLoad)) error {
 	db.bulk.mu.Lock()
 	l := db.bulk.loads[loadID]
 	delete(db.bulk.loads, loadID)
@@ -188,14 +199,14 @@ func (db *DB) endLoad(ctx context.Context, loadID int64, refresh func()) error {
 	others := db.bulkRunning()
 	db.bulk.mu.Unlock()
 	if !wasBulk || others {
-		refresh()
+		refresh(l)
 		return nil
 	}
 	start := time.Now()
 	refreshed := make(chan struct{})
 	go func() {
 		defer close(refreshed)
-		refresh()
+		refresh(l)
 	}()
 	built, err := db.ensureIndexes(ctx, "incidents")
 	// The load changed the table wholesale: fresh statistics now rather

@@ -8,3 +8,7 @@ func SecondaryIndexNames() []string {
 	}
 	return out
 }
+
+// AreaDeltasApplied reports how many finished loads added their own area
+// month sums instead of leaving their months to the refresh.
+func (db *DB) AreaDeltasApplied() int64 { return db.areaApplies.Load() }

@@ -67,6 +67,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 		return res, wrap("upsert incidents", err)
 	}
 	now := db.nowUTC()
+	var areas *areaDeltas
 	deferred := db.countsDeferred(loadID)
 	assumeNew := deferred && !db.loadConflicted(loadID)
 	err = db.inTx(ctx, "upsert incidents", func(tx pgx.Tx) error {
@@ -88,14 +89,17 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hotspots.upsert:' || k, 0)) FROM unnest($1::text[]) AS k`, sources); err != nil {
 			return err
 		}
+		if loadID != 0 {
+			areas = newAreaDeltas()
+		}
 		for _, round := range rounds {
-			r, err := upsertRound(ctx, tx, loadID, round, now, deferred, assumeNew)
+			r, err := upsertRound(ctx, tx, loadID, round, now, deferred, assumeNew, areas)
 			if errors.Is(err, errKeyExists) {
 				// A key was there after all: this round, and the rest
 				// of the load, classify first.
 				assumeNew = false
 				db.noteConflict(loadID)
-				r, err = upsertRound(ctx, tx, loadID, round, now, deferred, false)
+				r, err = upsertRound(ctx, tx, loadID, round, now, deferred, false, areas)
 			}
 			if err != nil {
 				return err
@@ -112,6 +116,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 	if err != nil {
 		return geo.UpsertResult{}, err
 	}
+	db.mergeAreaDeltas(loadID, areas)
 	db.noteAdded(ctx, loadID, res.Added)
 	return res, nil
 }
@@ -167,7 +172,10 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 // errKeyExists returned, so the caller can run the round again the
 // ordinary way. A bulk load adds rows nobody stored before, and the index
 // probes of classify were a tenth of its PostgreSQL time.
-func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time, deferred, assumeNew bool) (geo.UpsertResult, error) {
+//
+// areas, when not nil, sums the round's changes to the area month counts
+// beside the marks (areadeltas.go).
+func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time, deferred, assumeNew bool, areas *areaDeltas) (geo.UpsertResult, error) {
 	var res geo.UpsertResult
 	existing := map[int]stored{}
 	var err error
@@ -225,7 +233,7 @@ func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, n
 	if err != nil {
 		return res, err
 	}
-	if err := markAreaMonths(ctx, tx, round, newIdx, old); err != nil {
+	if err := markAreaMonths(ctx, tx, round, newIdx, old, areas); err != nil {
 		return res, err
 	}
 	changed, err := writeRevisions(ctx, tx, loadID, round, old, now)

@@ -3,6 +3,7 @@ package postgis
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,7 +51,15 @@ UPDATE loads SET finished_at = $2, status = $3, rows_read = $4, added = $5, chan
 WHERE id = $1`, l.ID, finished, status, l.RowsRead, l.Added, l.Changed, l.Unchanged, l.Quarantined, l.Error)
 	// Indexes a bulk load dropped are rebuilt whatever happened above,
 	// while the load's aggregates are refreshed.
-	idxErr := db.endLoad(ctx, l.ID, func() {
+	idxErr := db.endLoad(ctx, l.ID, func(st *bulkLoad) {
+		// The load's own sums first: the refresh then finds its months
+		// unmarked. They go in whatever the load's outcome: its committed
+		// rows are in the table either way.
+		if st != nil {
+			if _, err := db.applyAreaDeltas(ctx, st.areas); err != nil {
+				db.log.Warn("apply_area_months", slog.Any("error", err))
+			}
+		}
 		if err == nil && tag.RowsAffected() > 0 {
 			db.vacuumAggregates(ctx)
 		}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,9 @@ type DB struct {
 
 	bulkRows int
 	bulk     bulkState
+	// areaApplies counts loads whose own area month sums went in
+	// (applyAreaDeltas); tests read it.
+	areaApplies atomic.Int64
 }
 
 var _ geo.Store = (*DB)(nil)
