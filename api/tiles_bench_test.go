@@ -42,7 +42,14 @@ func (b *tileBenchStore) DataVersion(context.Context) (int64, error) { return 1,
 // BenchmarkTileHTTP drives the whole router for the z15-16 tile list over
 // 200,000 synthetic clustered incidents: after the first pass every tile
 // comes from the byte cache, which is what a map session mostly asks for.
-func BenchmarkTileHTTP(b *testing.B) {
+func BenchmarkTileHTTP(b *testing.B) { benchTileHTTP(b, 0) }
+
+// BenchmarkTileHTTPUncached is the same with the byte cache off: every
+// request encodes its tile from the in-memory aggregate, which is what the
+// uncached line of scripts/bench-tiles.sh measures over the network.
+func BenchmarkTileHTTPUncached(b *testing.B) { benchTileHTTP(b, -1) }
+
+func benchTileHTTP(b *testing.B, cacheBytes int) {
 	r := rand.New(rand.NewPCG(1, 1))
 	agg := map[geo.Cell]int{}
 	for range 200_000 {
@@ -58,7 +65,7 @@ func BenchmarkTileHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := New(Config{Store: st, City: city, Logger: slog.New(slog.DiscardHandler)}).Handler()
+	h := New(Config{Store: st, City: city, Logger: slog.New(slog.DiscardHandler), TileCacheBytes: cacheBytes}).Handler()
 	f, err := os.Open("../tiles/testdata/zxy-high.txt")
 	if err != nil {
 		b.Fatal(err)
