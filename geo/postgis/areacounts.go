@@ -20,8 +20,8 @@ func monthOf(d time.Time) time.Time {
 // area counts the round changed: those of new rows and both the old and new
 // months of changed rows. refreshAreaMonths recomputes them, unless the
 // load adds its own sums first: with areas set, the round's changes are
-// summed there and the marks' ids kept (areadeltas.go).
-func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int, old []oldRow, areas *areaDeltas) error {
+// kept there with the marks' ids (areadeltas.go).
+func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int, old []oldRow, areas *areaChanges) error {
 	set := map[time.Time]bool{}
 	for _, i := range newIdx {
 		set[monthOf(round[i].inc.Day)] = true
@@ -53,11 +53,11 @@ func markAreaMonths(ctx context.Context, tx pgx.Tx, round []staged, newIdx []int
 	}
 	areas.marks = append(areas.marks, ids...)
 	for _, i := range newIdx {
-		areas.add(&round[i].inc, 1)
+		areas.plus = append(areas.plus, &round[i])
 	}
-	for _, o := range old {
-		areas.add(&o.inc, -1)
-		areas.add(&round[o.idx].inc, 1)
+	for j := range old {
+		areas.minus = append(areas.minus, &old[j].inc)
+		areas.plus = append(areas.plus, &round[old[j].idx])
 	}
 	return nil
 }

@@ -109,7 +109,11 @@ func appendIncidentRow(b []byte, s *staged, id *int64, now time.Time) []byte {
 	// jsonb: a version byte, then the JSON text.
 	b, at := beginField(b)
 	b = append(b, 1)
-	b = appendAreasJSON(b, inc.Areas)
+	if s.areas != nil {
+		b = append(b, s.areas...)
+	} else {
+		b = appendAreasJSON(b, inc.Areas)
+	}
 	b = endField(b, at)
 	b = appendTextArray(b, inc.Flags)
 	if inc.Raw == nil {

@@ -44,6 +44,9 @@ const createChanged = `CREATE TEMP TABLE IF NOT EXISTS changed_incidents (
 type staged struct {
 	inc  geo.Incident
 	hash []byte
+	// areas is the areas column's JSON, encoded once: the COPY writes it
+	// and a load's area month sums key their groups on it.
+	areas []byte
 }
 
 // UpsertIncidents inserts new incidents and updates changed ones by (Source,
@@ -67,7 +70,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 		return res, wrap("upsert incidents", err)
 	}
 	now := db.nowUTC()
-	var areas *areaDeltas
+	var areas *areaChanges
 	deferred := db.countsDeferred(loadID)
 	assumeNew := deferred && !db.loadConflicted(loadID)
 	err = db.inTx(ctx, "upsert incidents", func(tx pgx.Tx) error {
@@ -90,7 +93,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 			return err
 		}
 		if loadID != 0 {
-			areas = newAreaDeltas()
+			areas = &areaChanges{}
 		}
 		for _, round := range rounds {
 			r, err := upsertRound(ctx, tx, loadID, round, now, deferred, assumeNew, areas)
@@ -128,6 +131,9 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 func stage(incs []geo.Incident) ([][]staged, []string, error) {
 	var rounds [][]staged
 	seen := []map[[2]string]bool{}
+	// One buffer holds every row's areas JSON (about 150 bytes each), so
+	// a batch makes one allocation for them, not one per row.
+	arena := make([]byte, 0, 160*len(incs))
 	srcSet := map[string]bool{}
 	for i := range incs {
 		inc := incs[i]
@@ -150,7 +156,9 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 			rounds = append(rounds, make([]staged, 0, n))
 		}
 		seen[r][key] = true
-		rounds[r] = append(rounds[r], staged{inc: inc, hash: inc.ContentHash()})
+		at := len(arena)
+		arena = appendAreasJSON(arena, inc.Areas)
+		rounds[r] = append(rounds[r], staged{inc: inc, hash: inc.ContentHash(), areas: arena[at:len(arena):len(arena)]})
 		srcSet[inc.Source+":"+strconv.Itoa(geo.UpsertBucket(inc.Source, inc.SourceID))] = true
 	}
 	sources := make([]string, 0, len(srcSet))
@@ -175,7 +183,7 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 //
 // areas, when not nil, sums the round's changes to the area month counts
 // beside the marks (areadeltas.go).
-func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time, deferred, assumeNew bool, areas *areaDeltas) (geo.UpsertResult, error) {
+func upsertRound(ctx context.Context, tx pgx.Tx, loadID int64, round []staged, now time.Time, deferred, assumeNew bool, areas *areaChanges) (geo.UpsertResult, error) {
 	var res geo.UpsertResult
 	existing := map[int]stored{}
 	var err error
