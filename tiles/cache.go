@@ -26,11 +26,12 @@ func NewCache(maxBytes int) *Cache {
 	return &Cache{max: maxBytes, ll: list.New(), items: map[string]*list.Element{}}
 }
 
-// Get returns the cached tile for key.
-func (c *Cache) Get(key string) (*Tile, bool) {
+// Get returns the cached tile for key. The key is bytes so a hit costs
+// no allocation (the map lookup does not copy it).
+func (c *Cache) Get(key []byte) (*Tile, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.items[key]; ok {
+	if e, ok := c.items[string(key)]; ok {
 		c.ll.MoveToFront(e)
 		return e.Value.(*cacheEntry).tile, true
 	}

@@ -119,27 +119,32 @@ func (q Query) Families(ks geo.KindSet) []string {
 
 // key is the canonical form of the resolved query, for cache keys.
 func (q Query) key(dataEnd time.Time, withArea bool) string {
-	var b strings.Builder
+	return string(q.appendKey(nil, dataEnd, withArea))
+}
+
+// appendKey appends key's bytes to b: tile requests build their keys in
+// a stack buffer, since every request needs them and most are cache hits.
+func (q Query) appendKey(b []byte, dataEnd time.Time, withArea bool) []byte {
 	for i, k := range q.Kinds {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(string(k))
+		b = append(b, k...)
 	}
 	from, to := q.Days(dataEnd)
-	b.WriteByte('|')
+	b = append(b, '|')
 	if from != nil {
-		b.WriteString(from.Format(dayFormat))
+		b = from.AppendFormat(b, dayFormat)
 	}
-	b.WriteByte('|')
+	b = append(b, '|')
 	if to != nil {
-		b.WriteString(to.Format(dayFormat))
+		b = to.AppendFormat(b, dayFormat)
 	}
 	if withArea {
-		b.WriteByte('|')
-		b.WriteString(q.AreaLayer)
+		b = append(b, '|')
+		b = append(b, q.AreaLayer...)
 	}
-	return b.String()
+	return b
 }
 
 // dayNumber is days since 1970-01-01: how points carry their date, as an

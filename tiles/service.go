@@ -3,10 +3,8 @@ package tiles
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -257,10 +255,41 @@ func (s *Service) ETag(ctx context.Context, r Request) (string, error) {
 		}
 		tok = fe.token
 	}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%s|%d|%t|%s", r.Layer, r.Query.key(end, r.Layer == LayerAreas), r.SuppressBelow, r.Points,
-		strings.Join(r.Grant, ","))
-	return `W/"` + strconv.FormatInt(v, 36) + "-" + tok + "-" + strconv.FormatUint(h.Sum64(), 36) + `"`, nil
+	var buf [256]byte
+	b := append(buf[:0], r.Layer...)
+	b = append(b, '|')
+	b = r.Query.appendKey(b, end, r.Layer == LayerAreas)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(r.SuppressBelow), 10)
+	b = append(b, '|')
+	b = strconv.AppendBool(b, r.Points)
+	b = append(b, '|')
+	for i, g := range r.Grant {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, g...)
+	}
+	h := fnv64a(b)
+	b = append(b[:0], `W/"`...)
+	b = strconv.AppendInt(b, v, 36)
+	b = append(b, '-')
+	b = append(b, tok...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, h, 36)
+	b = append(b, '"')
+	return string(b), nil
+}
+
+// fnv64a is FNV-1a, 64 bits: ETags must hash alike in every process and
+// release, which rules out maphash; inline, it costs no allocation.
+func fnv64a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // Tile builds (or fetches from the cache) one tile.
@@ -298,11 +327,20 @@ func (s *Service) tile(ctx context.Context, r Request, etag string) (t *Tile, ca
 			return nil, false, err
 		}
 	}
-	key := r.Layer + "/" + strconv.Itoa(int(r.Tile.Z)) + "/" + strconv.Itoa(int(r.Tile.X)) + "/" +
-		strconv.Itoa(int(r.Tile.Y)) + "|" + etag
-	if t, ok := s.cache.Get(key); ok {
+	var kb [160]byte
+	k := append(kb[:0], r.Layer...)
+	k = append(k, '/')
+	k = strconv.AppendInt(k, int64(r.Tile.Z), 10)
+	k = append(k, '/')
+	k = strconv.AppendInt(k, int64(r.Tile.X), 10)
+	k = append(k, '/')
+	k = strconv.AppendInt(k, int64(r.Tile.Y), 10)
+	k = append(k, '|')
+	k = append(k, etag...)
+	if t, ok := s.cache.Get(k); ok {
 		return t, true, nil
 	}
+	key := string(k)
 	var layers []*mvt.Layer
 	switch r.Layer {
 	case LayerHex:
@@ -356,22 +394,23 @@ func (s *Service) HexIndexFor(ctx context.Context, res int, q Query) (*HexIndex,
 	if err != nil {
 		return nil, err
 	}
-	key := hexKey(res, q, end)
+	var kb [96]byte
+	k := appendHexKey(kb[:0], res, q, end)
 	s.mu.Lock()
-	e, ok := s.hex[key]
+	e, ok := s.hex[string(k)] // no allocation for the lookup
 	if !ok {
 		if len(s.hex) >= 64 {
 			clear(s.hex) // a crude bound; the map rarely sees more than a few queries
 		}
 		e = &hexEntry{version: s.version, res: res, q: q}
-		s.hex[key] = e
+		s.hex[string(k)] = e
 	}
 	s.mu.Unlock()
 	e.once.Do(func() { e.idx, e.err = s.buildHex(ctx, res, q, end) })
 	if e.err != nil {
 		s.mu.Lock()
-		if s.hex[key] == e {
-			delete(s.hex, key) // let the next request retry
+		if s.hex[string(k)] == e {
+			delete(s.hex, string(k)) // let the next request retry
 		}
 		s.mu.Unlock()
 		return nil, e.err
@@ -381,7 +420,13 @@ func (s *Service) HexIndexFor(ctx context.Context, res int, q Query) (*HexIndex,
 
 // hexKey names the aggregate of a resolution and query.
 func hexKey(res int, q Query, end time.Time) string {
-	return strconv.Itoa(res) + "|" + q.key(end, false)
+	return string(appendHexKey(nil, res, q, end))
+}
+
+func appendHexKey(b []byte, res int, q Query, end time.Time) []byte {
+	b = strconv.AppendInt(b, int64(res), 10)
+	b = append(b, '|')
+	return q.appendKey(b, end, false)
 }
 
 // buildHex builds one aggregate with one CellCounts query.

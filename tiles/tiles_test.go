@@ -303,10 +303,10 @@ func TestCacheEvictsByBytes(t *testing.T) {
 	for i := range 10 {
 		c.Put(itoa(i), big)
 	}
-	if _, ok := c.Get("0"); ok {
+	if _, ok := c.Get([]byte("0")); ok {
 		t.Fatal("oldest tile not evicted")
 	}
-	if _, ok := c.Get("9"); !ok {
+	if _, ok := c.Get([]byte("9")); !ok {
 		t.Fatal("newest tile evicted")
 	}
 	c.Purge()
