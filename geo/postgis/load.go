@@ -3,7 +3,6 @@ package postgis
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,16 +51,16 @@ WHERE id = $1`, l.ID, finished, status, l.RowsRead, l.Added, l.Changed, l.Unchan
 	// Indexes a bulk load dropped are rebuilt whatever happened above,
 	// while the load's aggregates are refreshed.
 	idxErr := db.endLoad(ctx, l.ID, func(st *bulkLoad) {
-		// The load's own sums first: the refresh then finds its months
-		// unmarked. They go in whatever the load's outcome: its committed
-		// rows are in the table either way.
+		// The load's own area month sums go in whatever its outcome: its
+		// committed rows are in the table either way.
+		var sums *areaDeltas
 		if st != nil {
-			if _, err := db.applyAreaDeltas(ctx, st.areas); err != nil {
-				db.log.Warn("apply_area_months", slog.Any("error", err))
-			}
+			sums = st.areas
 		}
 		if err == nil && tag.RowsAffected() > 0 {
-			db.vacuumAggregates(ctx)
+			db.vacuumAggregates(ctx, sums)
+		} else {
+			db.addAreaSums(ctx, sums)
 		}
 	})
 	if err != nil {

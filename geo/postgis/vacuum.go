@@ -20,7 +20,11 @@ import (
 // It runs outside any transaction, as VACUUM must; a failure is logged,
 // not returned: the load itself is complete, readers refresh dirty
 // months themselves and count pending cell days from the incidents.
-func (db *DB) vacuumAggregates(ctx context.Context) {
+//
+// sums are the load's own area month sums (areadeltas.go): they go in
+// before the area month refresh, which then finds the load's months
+// unmarked, and beside the cell-day refresh.
+func (db *DB) vacuumAggregates(ctx context.Context, sums *areaDeltas) {
 	// The load's months and cell days first, so the first reads after it
 	// are fast. The two refreshes write different tables and only read
 	// incidents, so they run side by side: on two cores the second one
@@ -33,6 +37,7 @@ func (db *DB) vacuumAggregates(ctx context.Context) {
 			db.log.Warn("refresh_cell_days", slog.Any("error", err))
 		}
 	}()
+	db.addAreaSums(ctx, sums)
 	if err := db.refreshAreaMonths(ctx); err != nil {
 		db.log.Warn("refresh_area_months", slog.Any("error", err))
 	}
