@@ -67,6 +67,9 @@ func TestLoadAddsAreaMonthSums(t *testing.T) {
 		if diff, pending := areaMonthsDiff(t, conn); diff != 0 || pending != 0 {
 			t.Fatalf("%s: %d area month rows differ from the incidents, %d marks left", what, diff, pending)
 		}
+		if diff, pending := cellCountsDiff(t, conn); diff != 0 || pending != 0 {
+			t.Fatalf("%s: %d cell day rows differ from the incidents, %d ranges left", what, diff, pending)
+		}
 		if got := db.AreaDeltasApplied(); got != applied {
 			t.Fatalf("%s: %d loads added their own sums, want %d", what, got, applied)
 		}
@@ -147,6 +150,9 @@ func TestLoadAddsAreaMonthSums(t *testing.T) {
 	dead := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
 	load(dead, "src-d", spreadIncidents(300, 51, "src-d"))
 	dead.Close()
+	if err := db.Migrate(ctx); err != nil { // recomputes its cell days
+		t.Fatal(err)
+	}
 	if _, err := db.AreaBinCounts(ctx, geo.AreaCountFilter{Layer: storetest.LayerNbhd}, edges); err != nil {
 		t.Fatal(err)
 	}
