@@ -280,7 +280,7 @@ func (db *DB) ensureIndexes(ctx context.Context, table string) (int, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			errs[i] = db.inTx(ctx, "build index "+ix, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+				if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL max_parallel_maintenance_workers = 0`); err != nil {
 					return err
 				}
 				_, err := tx.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+ix+` ON `+indexDef(ix))
