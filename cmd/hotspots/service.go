@@ -11,6 +11,7 @@ import (
 
 	"hotspots/api"
 	"hotspots/cities"
+	"hotspots/cmd/internal/gctune"
 	"hotspots/geo"
 	"hotspots/geo/alerting"
 	"hotspots/geo/detect"
@@ -118,6 +119,10 @@ func (a *App) newService(ctx context.Context, st geo.Store, city *cities.City, o
 func (s *service) run(ctx context.Context, o ServiceOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// From here the process is a server: see gctune for why the
+	// collector is set differently than for one-shot commands.
+	gc := gctune.Apply()
+	s.a.Log.Info("gc_settings", slog.Int("gogc", gc.Percent), slog.Int64("memory_limit_bytes", gc.Limit))
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex

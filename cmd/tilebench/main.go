@@ -46,6 +46,7 @@ import (
 
 	"hotspots/api"
 	"hotspots/cities"
+	"hotspots/cmd/internal/gctune"
 	"hotspots/geo"
 	"hotspots/geo/postgis"
 )
@@ -569,6 +570,7 @@ func loadavg() string {
 // serveChild is the -serve mode: the real API handler over PostGIS on a
 // loopback port, with the encoded-tile cache on or off.
 func serveChild(ctx context.Context, dbURL string, cached bool) error {
+	gctune.Apply() // as hotspots serve does
 	st, err := postgis.Open(ctx, dbURL, postgis.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
