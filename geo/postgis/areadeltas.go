@@ -3,9 +3,11 @@ package postgis
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
-	"maps"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,16 +40,6 @@ import (
 // whose commit fails ambiguously leaves marks the load does not know of:
 // they stay and are recomputed, which is always right.
 
-// areaGroup is the count change of incidents sharing one areas value,
-// month and kind: with uniform points a million incidents make about 69k
-// groups, so the sums cost one map update per incident, not one per layer.
-type areaGroup struct {
-	areas      map[string]string
-	month      time.Time
-	kind       string
-	n, victims int32
-}
-
 // areaChanges is what one upsert did to the area month counts: the rows
 // it counts once more and once less, and the ids of the marks it wrote.
 // They are summed into the load's areaDeltas once the upsert has
@@ -60,11 +52,16 @@ type areaChanges struct {
 	marks []int64
 }
 
-// areaDeltas sums a load's committed changes to area_month_counts, keyed
-// by the group's areas JSON (as the COPY wrote it), kind and month, with
-// the ids of the marks its upserts wrote.
+// areaDeltas sums a load's committed changes to area_month_counts by
+// group: incidents sharing one areas value, month and kind. With uniform
+// points a million incidents make about 69k groups, so the sums cost one
+// map update per incident, not one per layer. A group's key is its areas
+// JSON (as the COPY wrote it), a NUL (which JSON text cannot hold), its
+// kind, a NUL and its month as four bytes; the value holds no pointer, so
+// the sums add nothing for the garbage collector to scan but the keys
+// (the areas as maps per group cost a tenth of the load's Go time).
 type areaDeltas struct {
-	groups map[string]*areaGroup
+	groups map[string]*countDelta
 	marks  []int64
 	key    []byte
 }
@@ -72,20 +69,30 @@ type areaDeltas struct {
 // add counts inc, whose areas encode as areasJSON, once more (sign 1) or
 // once less (sign -1).
 func (d *areaDeltas) add(areasJSON []byte, inc *geo.Incident, sign int32) {
-	m := monthOf(inc.Day)
+	y, m, _ := inc.Day.Date()
 	k := append(d.key[:0], areasJSON...)
 	k = append(k, 0)
 	k = append(k, inc.Kind...)
 	k = append(k, 0)
-	k = binary.BigEndian.AppendUint32(k, uint32(m.Year()*12+int(m.Month())))
+	k = binary.BigEndian.AppendUint32(k, uint32(y*12+int(m)-1))
 	d.key = k
 	g := d.groups[string(k)]
 	if g == nil {
-		g = &areaGroup{areas: maps.Clone(inc.Areas), month: m, kind: string(inc.Kind)}
+		g = new(countDelta)
 		d.groups[string(k)] = g
 	}
 	g.n += sign
 	g.victims += sign * int32(inc.Victims)
+}
+
+// splitGroupKey returns the areas JSON, kind and month of a group key.
+func splitGroupKey(k string) (areas, kind string, month time.Time) {
+	i := strings.IndexByte(k, 0)
+	areas, k = k[:i], k[i+1:]
+	i = strings.IndexByte(k, 0)
+	kind, k = k[:i], k[i+1:]
+	v := int(binary.BigEndian.Uint32([]byte(k)))
+	return areas, kind, time.Date(v/12, time.Month(v%12+1), 1, 0, 0, 0, 0, time.UTC)
 }
 
 // merge sums the changes of one committed upsert.
@@ -115,7 +122,7 @@ type areaRows struct {
 // first, so the sums are keyed by three small integers (hashing strings
 // and times for half a million expansions took seconds; expanding in SQL
 // with jsonb_each_text and sorting by text took 2 s for a million rows).
-func (d *areaDeltas) rows() areaRows {
+func (d *areaDeltas) rows() (areaRows, error) {
 	type pair struct{ layer, area string }
 	type key struct{ pair, month, kind int32 }
 	pairs, kinds := map[pair]int32{}, map[string]int32{}
@@ -133,21 +140,30 @@ func (d *areaDeltas) rows() areaRows {
 		return i
 	}
 	sums := map[key]countDelta{}
-	for _, g := range d.groups {
-		if g.n == 0 && g.victims == 0 {
+	parsed := map[string]map[string]string{}
+	for gk, g := range d.groups {
+		if *g == (countDelta{}) {
 			continue
 		}
-		ki, ok := kinds[g.kind]
+		js, kind, month := splitGroupKey(gk)
+		areas, ok := parsed[js]
+		if !ok {
+			if err := json.Unmarshal([]byte(js), &areas); err != nil {
+				return areaRows{}, fmt.Errorf("areas of a group: %w", err)
+			}
+			parsed[js] = areas
+		}
+		ki, ok := kinds[kind]
 		if !ok {
 			ki = int32(len(kindList))
-			kinds[g.kind] = ki
-			kindList = append(kindList, g.kind)
+			kinds[kind] = ki
+			kindList = append(kindList, kind)
 		}
-		mi, ok := months[g.month]
+		mi, ok := months[month]
 		if !ok {
 			mi = int32(len(monthList))
-			months[g.month] = mi
-			monthList = append(monthList, g.month)
+			months[month] = mi
+			monthList = append(monthList, month)
 		}
 		add := func(p pair) {
 			k := key{id(p), mi, ki}
@@ -156,7 +172,7 @@ func (d *areaDeltas) rows() areaRows {
 			v.victims += g.victims
 			sums[k] = v
 		}
-		for layer, area := range g.areas {
+		for layer, area := range areas {
 			add(pair{layer, area})
 		}
 		add(pair{})
@@ -173,7 +189,7 @@ func (d *areaDeltas) rows() areaRows {
 			r.shrunk = append(r.shrunk, monthList[k.month])
 		}
 	}
-	return r
+	return r, nil
 }
 
 // mergeAreaDeltas adds a committed upsert's changes to its load's sums.
@@ -185,7 +201,7 @@ func (db *DB) mergeAreaDeltas(loadID int64, c *areaChanges) {
 	defer db.bulk.mu.Unlock()
 	l := db.loadState(loadID)
 	if l.areas == nil {
-		l.areas = &areaDeltas{groups: map[string]*areaGroup{}}
+		l.areas = &areaDeltas{groups: map[string]*countDelta{}}
 	}
 	l.areas.merge(c)
 }
@@ -215,8 +231,11 @@ func (db *DB) applyAreaDeltas(ctx context.Context, d *areaDeltas) (bool, error) 
 	if d == nil || len(d.marks) == 0 {
 		return false, nil
 	}
-	r := d.rows()
-	err := db.inTx(ctx, "apply area months", func(tx pgx.Tx) error {
+	r, err := d.rows()
+	if err != nil {
+		return false, err
+	}
+	err = db.inTx(ctx, "apply area months", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('hotspots.area_months', 0))`); err != nil {
 			return err
 		}
