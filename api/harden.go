@@ -63,15 +63,26 @@ func (s *Server) useHardening() {
 	}
 }
 
+// The hardening headers' values, shared by every response rather than
+// allocated per request (Header.Set makes a new slice each time). A
+// handler that changes one (a page's own CSP) replaces the slice with Set,
+// never writes into it; Add would append to a copy (capacity 1).
+var (
+	hdrNosniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrDeny       = []string{"DENY"}
+	hdrAPICSP     = []string{apiContentSecurityPolicy}
+)
+
 // securityHeadersMiddleware sets the browser hardening headers on every
 // response; pages replace the CSP with their own.
 func securityHeadersMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", apiContentSecurityPolicy)
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferrer
+		h["X-Frame-Options"] = hdrDeny
+		h["Content-Security-Policy"] = hdrAPICSP
 		return next(c)
 	}
 }
