@@ -92,6 +92,31 @@ func TestClipRingMatchesOrb(t *testing.T) {
 			t.Fatalf("ring %v:\n got %v\nwant %v", r, got, want)
 		}
 	}
+	// Vertices on a bound, a unit either side of it, or anywhere: the
+	// cases where skipping a side's pass could differ from running it.
+	near := []float64{-65, -64, -63, 0, 4159, 4160, 4161}
+	coord := func() float64 {
+		if rng.IntN(3) == 0 {
+			return math.Round(rng.Float64()*6000 - 1000)
+		}
+		return near[rng.IntN(len(near))]
+	}
+	for range 200000 {
+		n := 3 + rng.IntN(6)
+		r := make(orb.Ring, 0, n+1)
+		for range n {
+			r = append(r, orb.Point{coord(), coord()})
+		}
+		r = append(r, r[0])
+		want := clip.Ring(box, append(orb.Ring(nil), r...))
+		got := clipRing(box, r, &bufs)
+		if len(want) == 0 && len(got) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual([]orb.Point(got), []orb.Point(want)) {
+			t.Fatalf("ring %v:\n got %v\nwant %v", r, got, want)
+		}
+	}
 }
 
 // decodedLayer is HexIndex.Encode's tile decoded by orb (nil layer when

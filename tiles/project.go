@@ -125,8 +125,33 @@ func clipRing(box orb.Bound, r orb.Ring, bufs *clipBufs) orb.Ring {
 		bufs = &clipBufs{}
 	}
 	closed := r[0] == r[len(r)-1]
+	// A side every point is strictly inside of leaves the ring as it is:
+	// skip its pass. Crossings added by the other passes lie between
+	// points of the ring up to a rounding error of an ulp or so, and the
+	// points are whole tile units (projector.point rounds them), so
+	// strictly inside means a whole unit inside: no crossing can reach
+	// the bound either. Points on a bound keep its pass, as orb runs it.
+	// A hexagon crossing one tile edge then takes one pass, not four.
+	codes := 0
+	for _, q := range r {
+		if q[0] <= box.Min[0] {
+			codes |= 1
+		}
+		if q[0] >= box.Max[0] {
+			codes |= 2
+		}
+		if q[1] <= box.Min[1] {
+			codes |= 4
+		}
+		if q[1] >= box.Max[1] {
+			codes |= 8
+		}
+	}
 	src, k := []orb.Point(r), 0
 	for _, side := range [4]int{1, 2, 4, 8} {
+		if codes&side == 0 {
+			continue
+		}
 		dst := bufs[k][:0]
 		prev := src[len(src)-1]
 		if !closed {
