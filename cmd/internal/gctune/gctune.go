@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,8 +38,8 @@ type Settings struct {
 }
 
 // Apply sets GOGC to ServerPercent and the soft memory limit to three
-// quarters of the memory the process may use (its cgroup's limit, else
-// the machine's), each unless the environment sets it (GOGC, GOMEMLIMIT).
+// quarters of the memory the process may use (see Available), each unless
+// the environment sets it (GOGC, GOMEMLIMIT).
 func Apply() Settings {
 	var s Settings
 	if os.Getenv("GOGC") == "" {
@@ -54,20 +55,76 @@ func Apply() Settings {
 	return s
 }
 
-// Available is the memory a process may use, read from root: the cgroup
-// v2 or v1 limit when one is set, otherwise MemTotal of /proc/meminfo.
+// Available is the memory a process may use, read from root: the
+// tightest memory limit of its cgroup and the cgroup's ancestors (v2
+// memory.max or v1 memory.limit_in_bytes, found through
+// /proc/self/cgroup, as for a systemd unit with MemoryMax or a container),
+// otherwise MemTotal of /proc/meminfo.
 func Available(root fs.FS) (int64, bool) {
-	if b, err := fs.ReadFile(root, "sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 {
-			return n, true
+	var best int64
+	for _, f := range cgroupLimitFiles(root) {
+		b, err := fs.ReadFile(root, f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		// "max" (v2) does not parse; an unlimited v1 cgroup reports a
+		// number near 2^63.
+		if err != nil || n <= 0 || n >= 1<<50 {
+			continue
+		}
+		if best == 0 || n < best {
+			best = n
 		}
 	}
-	if b, err := fs.ReadFile(root, "sys/fs/cgroup/memory/memory.limit_in_bytes"); err == nil {
-		// An unlimited v1 cgroup reports a number near 2^63.
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && n < 1<<50 {
-			return n, true
+	if best > 0 {
+		return best, true
+	}
+	return memTotal(root)
+}
+
+// cgroupLimitFiles lists the memory limit files of the process's cgroups
+// and their ancestors, both hierarchies.
+func cgroupLimitFiles(root fs.FS) []string {
+	var out []string
+	add := func(dir, file, path string) {
+		path = strings.Trim(path, "/")
+		for {
+			out = append(out, strings.TrimSuffix(dir+"/"+path, "/")+"/"+file)
+			if path == "" {
+				return
+			}
+			i := strings.LastIndexByte(path, '/')
+			if i < 0 {
+				path = ""
+			} else {
+				path = path[:i]
+			}
 		}
 	}
+	b, err := fs.ReadFile(root, "proc/self/cgroup")
+	if err != nil {
+		return []string{"sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		// hierarchy-ID:controller-list:cgroup-path
+		f := strings.SplitN(sc.Text(), ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		switch {
+		case f[0] == "0" && f[1] == "":
+			add("sys/fs/cgroup", "memory.max", f[2])
+		case slices.Contains(strings.Split(f[1], ","), "memory"):
+			add("sys/fs/cgroup/memory", "memory.limit_in_bytes", f[2])
+		}
+	}
+	return out
+}
+
+// memTotal is MemTotal of /proc/meminfo in bytes.
+func memTotal(root fs.FS) (int64, bool) {
 	b, err := fs.ReadFile(root, "proc/meminfo")
 	if err != nil {
 		return 0, false

@@ -9,19 +9,42 @@ import (
 
 func TestAvailable(t *testing.T) {
 	meminfo := &fstest.MapFile{Data: []byte("MemFree:  100 kB\nMemTotal:       24000000 kB\n")}
+	file := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	const total = 24000000 << 10
 	tests := []struct {
 		name string
 		fs   fstest.MapFS
 		want int64
 		ok   bool
 	}{
-		{"cgroup v2 limit", fstest.MapFS{"sys/fs/cgroup/memory.max": {Data: []byte("536870912\n")}, "proc/meminfo": meminfo}, 536870912, true},
-		{"cgroup v2 unlimited", fstest.MapFS{"sys/fs/cgroup/memory.max": {Data: []byte("max\n")}, "proc/meminfo": meminfo}, 24000000 << 10, true},
-		{"cgroup v1 limit", fstest.MapFS{"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("1073741824\n")}, "proc/meminfo": meminfo}, 1 << 30, true},
-		{"cgroup v1 unlimited", fstest.MapFS{"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")}, "proc/meminfo": meminfo}, 24000000 << 10, true},
-		{"no cgroup", fstest.MapFS{"proc/meminfo": meminfo}, 24000000 << 10, true},
+		{"v2 container (own namespace)", fstest.MapFS{
+			"proc/self/cgroup": file("0::/\n"), "sys/fs/cgroup/memory.max": file("536870912\n"), "proc/meminfo": meminfo}, 536870912, true},
+		{"v2 systemd unit with MemoryMax", fstest.MapFS{
+			"proc/self/cgroup": file("0::/system.slice/hotspots.service\n"),
+			"sys/fs/cgroup/system.slice/hotspots.service/memory.max": file("1073741824\n"),
+			"sys/fs/cgroup/system.slice/memory.max":                  file("max\n"),
+			"proc/meminfo":                                           meminfo}, 1 << 30, true},
+		{"v2 parent tighter than the unit", fstest.MapFS{
+			"proc/self/cgroup": file("0::/system.slice/hotspots.service\n"),
+			"sys/fs/cgroup/system.slice/hotspots.service/memory.max": file("max\n"),
+			"sys/fs/cgroup/system.slice/memory.max":                  file("268435456\n"),
+			"proc/meminfo":                                           meminfo}, 268435456, true},
+		{"v2 unlimited", fstest.MapFS{
+			"proc/self/cgroup": file("0::/user.slice\n"), "sys/fs/cgroup/user.slice/memory.max": file("max\n"), "proc/meminfo": meminfo}, total, true},
+		{"v1 memory controller", fstest.MapFS{
+			"proc/self/cgroup": file("5:devices:/\n4:memory:/docker/abc\n1:cpu,cpuacct:/\n"),
+			"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": file("2147483648\n"),
+			"sys/fs/cgroup/memory/memory.limit_in_bytes":            file("9223372036854771712\n"),
+			"proc/meminfo": meminfo}, 2 << 30, true},
+		{"v1 unlimited", fstest.MapFS{
+			"proc/self/cgroup": file("4:memory:/x\n"),
+			"sys/fs/cgroup/memory/x/memory.limit_in_bytes": file("9223372036854771712\n"),
+			"proc/meminfo": meminfo}, total, true},
+		{"no /proc/self/cgroup, root v2 limit", fstest.MapFS{
+			"sys/fs/cgroup/memory.max": file("536870912\n"), "proc/meminfo": meminfo}, 536870912, true},
+		{"no cgroup at all", fstest.MapFS{"proc/meminfo": meminfo}, total, true},
 		{"nothing readable", fstest.MapFS{}, 0, false},
-		{"garbled meminfo", fstest.MapFS{"proc/meminfo": {Data: []byte("MemTotal: lots\n")}}, 0, false},
+		{"garbled meminfo", fstest.MapFS{"proc/meminfo": file("MemTotal: lots\n")}, 0, false},
 	}
 	for _, tt := range tests {
 		got, ok := Available(tt.fs)
