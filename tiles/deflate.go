@@ -10,7 +10,7 @@ import (
 // Small tiles are gzipped here with DEFLATE's fixed Huffman codes rather
 // than through klauspost/compress. A general deflater builds dynamic
 // Huffman tables for every block; on a one-to-four-kilobyte MVT, whose
-// bytes span most of the alphabet, building them cost 15-20 µs on this
+// bytes span most of the alphabet, building them cost 15-35 µs on this
 // machine (compress/flate and klauspost alike, most of it in the tables'
 // bit counts), more than cutting and encoding the tile. The fixed codes
 // need no tables: the matches still shrink the repeated feature tags and

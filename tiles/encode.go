@@ -47,7 +47,7 @@ const GzipMinBytes = 1024
 // GzipFixedMaxBytes is the largest tile gzipped with fixed Huffman codes
 // (appendGzipFixed) rather than klauspost's dynamic ones. Measured on the
 // benchmark's own hex tiles: from 1 to 4 KB the fixed codes come out as
-// small (68.4% of the input against 69.0%) in a quarter to a sixth of the
+// small (68.4% of the input against 69.0%) in a third to a quarter of the
 // time; on 4-15 KB tiles the dynamic tables save 6% more bytes, worth
 // their cost once a tile is cached and served many times.
 const GzipFixedMaxBytes = 4096
