@@ -38,3 +38,15 @@ const (
 	LoadDone    = "done"
 	LoadFailed  = "failed"
 )
+
+// LoadSizer is implemented by stores that prepare differently for a large
+// load: PostGIS drops the incidents' secondary indexes and builds them when
+// the load finishes once the load will at least double the table, which it
+// otherwise learns only after 50,000 new rows have gone in the slow,
+// indexed way. ExpectRows tells the store, as early as the feed can
+// estimate it (a file's size over the bytes per row of its first rows), how
+// many rows the running load will write in all: new, changed and unchanged.
+// It is a hint: a wrong one costs time, never a wrong row.
+type LoadSizer interface {
+	ExpectRows(loadID int64, rows int)
+}

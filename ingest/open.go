@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"hotspots/cities"
 	"hotspots/geo"
@@ -80,11 +81,14 @@ func CityMappings(city *cities.City) ([]*Mapping, error) {
 	return out, nil
 }
 
-// sizedFeed carries the input size to the progress wrapper.
+// sizedFeed is a file or fetched body: it carries the input size to the
+// progress wrapper and counts the bytes it reads, to estimate its rows.
 type sizedFeed struct {
 	open func() (io.ReadCloser, error)
 	make func(io.Reader) Feed
 	pr   *Progress
+	size int64         // bytes; -1 or 0 when unknown
+	read *atomic.Int64 // bytes read so far
 }
 
 func (s *sizedFeed) Each(ctx context.Context, fn func(Record) error) error {
@@ -94,10 +98,52 @@ func (s *sizedFeed) Each(ctx context.Context, fn func(Record) error) error {
 	}
 	defer rc.Close()
 	var r io.Reader = rc
+	if s.read != nil {
+		s.read.Store(0)
+		r = &byteCounter{r: r, n: s.read}
+	}
 	if s.pr != nil {
 		r = s.pr.Reader(r)
 	}
 	return s.make(r).Each(ctx, fn)
+}
+
+// estimateMinBytes is how much of an input is read before its rows are
+// estimated: the readers buffer up to 128 KB ahead of the rows handed out,
+// so after 1 MB the estimate is at most about an eighth too low. Smaller
+// inputs are never estimated; they hold too few rows for it to matter.
+const estimateMinBytes = 1 << 20
+
+// estimateRows estimates the input's total rows from rows, the rows read
+// so far, and the share of the input they took; 0 when it cannot tell yet.
+// Compressed inputs are measured in compressed bytes on both sides.
+func (s *sizedFeed) estimateRows(rows int) int {
+	if s.size <= 0 || s.read == nil || rows <= 0 {
+		return 0
+	}
+	n := s.read.Load()
+	if n < estimateMinBytes {
+		return 0
+	}
+	return int(float64(rows) * float64(s.size) / float64(n))
+}
+
+// byteCounter counts the bytes read through it.
+type byteCounter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *byteCounter) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// rowEstimator is a feed that can estimate its total rows from the rows
+// read so far (0: not yet).
+type rowEstimator interface {
+	estimateRows(rows int) int
 }
 
 func progressFeed(f Feed, p *Progress) Feed {
@@ -124,6 +170,15 @@ type joined struct {
 
 func (j *joined) Each(ctx context.Context, fn func(Record) error) error {
 	return joinedFeed(j.base, j.j, j.other).Each(ctx, fn)
+}
+
+// estimateRows estimates the base feed's rows, which the join does not
+// change in number.
+func (j *joined) estimateRows(rows int) int {
+	if e, ok := j.base.(rowEstimator); ok {
+		return e.estimateRows(rows)
+	}
+	return 0
 }
 
 // OpenFeed opens input for mapping m: a URL (fetched with retries), a file,
@@ -177,7 +232,7 @@ func OpenFeed(ctx context.Context, city *cities.City, m *Mapping, input string, 
 		name := path.Join(dir, path.Base(filepath.ToSlash(input)))
 		open = func() (io.ReadCloser, error) { return fsys.Open(name) }
 	}
-	var feed Feed = &sizedFeed{open: open, make: mk}
+	var feed Feed = &sizedFeed{open: open, make: mk, size: size, read: new(atomic.Int64)}
 	if m.Join != nil {
 		if isURL {
 			return nil, 0, noop, errors.New("ingest " + m.ID + ": joins need file inputs")

@@ -84,6 +84,29 @@ func (o *Options) defaults() {
 	}
 }
 
+// expectRows returns the callback that tells a store preparing for large
+// loads (geo.LoadSizer) the load's expected size, once, as soon as the feed
+// can estimate it from the rows read so far; nil when either side cannot.
+// It is called from the reader, before the rows it counts are written, so
+// the store can decide at the load's first upserts.
+func expectRows(st geo.Store, feed Feed, loadID int64) func(int) {
+	sz, ok := st.(geo.LoadSizer)
+	est, ok2 := feed.(rowEstimator)
+	if !ok || !ok2 {
+		return nil
+	}
+	told := false
+	return func(read int) {
+		if told {
+			return
+		}
+		if n := est.estimateRows(read); n > 0 {
+			told = true
+			sz.ExpectRows(loadID, n)
+		}
+	}
+}
+
 // chunk is a run of consecutive records (or their outcomes) in feed order.
 type chunk struct {
 	seq  int
@@ -113,7 +136,7 @@ func Load(ctx context.Context, st geo.Store, city *cities.City, m *Mapping, feed
 	}
 	sum.LoadID = l.ID
 	t := newTransformer(m, city, opts.Areas, opts.Geocoder, opts.Kinds, opts.Now())
-	col, runErr := runPipeline(ctx, st, t, feed, l.ID, &opts, &sum)
+	col, runErr := runPipeline(ctx, st, t, feed, l.ID, &opts, &sum, expectRows(st, feed, l.ID))
 	if runErr == nil && !opts.Incremental {
 		runErr = resolveRecovered(ctx, st, m.ID, col, &sum)
 	}
@@ -145,7 +168,9 @@ func Load(ctx context.Context, st geo.Store, city *cities.City, m *Mapping, feed
 // transform workers, and this goroutine, which puts outcomes back in feed
 // order (so keys, duplicates and merges are decided the same way on every
 // run) and hands batches to a writer goroutine.
-func runPipeline(ctx context.Context, st geo.Store, t *transformer, feed Feed, loadID int64, opts *Options, sum *Summary) (*collector, error) {
+// rows, if not nil, is told the number of rows read so far after each
+// chunk.
+func runPipeline(ctx context.Context, st geo.Store, t *transformer, feed Feed, loadID int64, opts *Options, sum *Summary, rows func(int)) (*collector, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -154,7 +179,7 @@ func runPipeline(ctx context.Context, st geo.Store, t *transformer, feed Feed, l
 	var readErr error
 	go func() {
 		defer close(in)
-		readErr = readChunks(ctx, feed, in, opts.Progress)
+		readErr = readChunks(ctx, feed, in, opts.Progress, rows)
 		if readErr != nil {
 			cancel(readErr)
 		}
@@ -218,8 +243,9 @@ func runPipeline(ctx context.Context, st geo.Store, t *transformer, feed Feed, l
 }
 
 // readChunks sends the feed's records in numbered chunks.
-func readChunks(ctx context.Context, feed Feed, in chan<- chunk, progress func(int)) error {
+func readChunks(ctx context.Context, feed Feed, in chan<- chunk, progress, rows func(int)) error {
 	c := chunk{recs: make([]Record, 0, chunkSize)}
+	read := 0
 	send := func() bool {
 		select {
 		case in <- c:
@@ -228,6 +254,10 @@ func readChunks(ctx context.Context, feed Feed, in chan<- chunk, progress func(i
 		}
 		if progress != nil {
 			progress(len(c.recs))
+		}
+		read += len(c.recs)
+		if rows != nil {
+			rows(read)
 		}
 		c = chunk{seq: c.seq + 1, recs: make([]Record, 0, chunkSize)}
 		return true

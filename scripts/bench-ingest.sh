@@ -143,3 +143,8 @@ if [ -s "$work/ogr.time" ]; then
 			(go + p) / n * 1e6, go, go / n * 1e6, p, p / n * 1e6 }'
 fi
 tail -n 1 "$work/ingest.out"
+# BENCH_INGEST_LOG=file keeps the ingest's log (its timestamps show where a
+# run's time went: the switch to bulk, the end of the rows, FinishLoad).
+if [ -n "${BENCH_INGEST_LOG:-}" ]; then
+	cp "$work/ingest.err" "$BENCH_INGEST_LOG"
+fi

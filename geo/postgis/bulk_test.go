@@ -591,3 +591,71 @@ func TestBulkLoadAssumesNewRows(t *testing.T) {
 	}
 	checkCounts(t, db, incs)
 }
+
+// TestExpectedRowsMakeLoadsBulkEarly: a load told its size (ExpectRows)
+// goes bulk once its first thousand rows show it adds enough, long before
+// it has added BulkLoadRows; one whose rows are mostly stored already, or
+// whose sample is too small, keeps its indexes.
+func TestExpectedRowsMakeLoadsBulkEarly(t *testing.T) {
+	ctx := t.Context()
+	schema := postgistest.NewSchema(t)
+	db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 5000})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := indexDefs(t, schema)
+	incs := storetest.Incidents(3000, 11)
+	for i := range incs {
+		incs[i].Source = "early"
+	}
+
+	l, err := db.StartLoad(ctx, "early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.ExpectRows(l.ID, 20000)
+	// 500 rows are too few to project from.
+	upsertBatches(t, ctx, db, l, incs[:500], 250)
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes after 500 of an expected 20,000 rows: %v", got)
+	}
+	// 1,100 rows, all new, project 20,000 new: bulk, with 1,100 added.
+	upsertBatches(t, ctx, db, l, incs[500:1100], 300)
+	if got := indexDefs(t, schema); len(got) != 0 {
+		t.Fatalf("indexes after 1,100 new rows of an expected 20,000: %v, want none", got)
+	}
+	upsertBatches(t, ctx, db, l, incs[1100:], 500)
+	if err := db.FinishLoad(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes after the load:\n%v\nwant\n%v", got, want)
+	}
+	checkCounts(t, db, incs)
+
+	// The file again with 1,000 new rows behind it, told 16,000 rows: a
+	// quarter of what it wrote is new, so it projects 4,000 added, under
+	// the threshold, and keeps its indexes.
+	more := storetest.Incidents(1000, 12)
+	for i := range more {
+		more[i].Source = "early"
+		more[i].SourceID = fmt.Sprintf("more-%d", i)
+	}
+	all := append(slices.Clone(incs), more...)
+	l2, err := db.StartLoad(ctx, "early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.ExpectRows(l2.ID, 16000)
+	res := upsertBatches(t, ctx, db, l2, all, 500)
+	if res.Added != 1000 || res.Unchanged != 3000 {
+		t.Fatalf("reload with new rows: %+v, want 1,000 added and 3,000 unchanged", res)
+	}
+	if got := indexDefs(t, schema); !mapsEqual(got, want) {
+		t.Fatalf("indexes during a mostly unchanged load: %v", got)
+	}
+	if err := db.FinishLoad(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, db, all)
+}

@@ -120,7 +120,7 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 		return geo.UpsertResult{}, err
 	}
 	db.mergeAreaDeltas(loadID, areas)
-	db.noteAdded(ctx, loadID, res.Added)
+	db.noteWritten(ctx, loadID, res)
 	return res, nil
 }
 

@@ -48,21 +48,11 @@ func (db *DB) FinishLoad(ctx context.Context, l geo.Load) error {
 UPDATE loads SET finished_at = $2, status = $3, rows_read = $4, added = $5, changed = $6,
     unchanged = $7, quarantined = $8, error = $9
 WHERE id = $1`, l.ID, finished, status, l.RowsRead, l.Added, l.Changed, l.Unchanged, l.Quarantined, l.Error)
-	// Indexes a bulk load dropped are rebuilt whatever happened above,
-	// while the load's aggregates are refreshed.
-	idxErr := db.endLoad(ctx, l.ID, func(st *bulkLoad) {
-		// The load's own area month sums go in whatever its outcome: its
-		// committed rows are in the table either way.
-		var sums *areaDeltas
-		if st != nil {
-			sums = st.areas
-		}
-		if err == nil && tag.RowsAffected() > 0 {
-			db.vacuumAggregates(ctx, sums)
-		} else {
-			db.addAreaSums(ctx, sums)
-		}
-	})
+	// Indexes a bulk load dropped are rebuilt whatever happened above, and
+	// the load's own area month sums go in whatever its outcome (its
+	// committed rows are in the table either way); the aggregates are
+	// refreshed when the load's record was written.
+	idxErr := db.endLoad(ctx, l.ID, err == nil && tag.RowsAffected() > 0)
 	if err != nil {
 		return wrap("finish load", err)
 	}

@@ -42,7 +42,13 @@ func (db *DB) vacuumAggregates(ctx context.Context, sums *areaDeltas) {
 		db.log.Warn("refresh_area_months", slog.Any("error", err))
 	}
 	<-cellsDone
+	db.vacuumAggregateTables(ctx)
+}
+
+// vacuumAggregateTables vacuums and analyzes the tables a load's refresh
+// rewrote; see vacuumAggregates.
+func (db *DB) vacuumAggregateTables(ctx context.Context) {
 	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) area_month_counts, cell_day_counts, cell_day_dirty`); err != nil {
-		db.log.Warn("vacuum_aggregates", slog.Any("error", err))
+		db.log.WarnContext(ctx, "vacuum_aggregates", slog.Any("error", err))
 	}
 }
