@@ -298,16 +298,26 @@ func (db *DB) finishBulk(ctx context.Context, loadID int64, sums *areaDeltas, re
 		mu    sync.Mutex
 		errs  []error
 		built int
+		steps []any // step name -> duration, for the log
 	)
+	timed := func(name string, f func()) {
+		t := time.Now()
+		f()
+		mu.Lock()
+		steps = append(steps, slog.Duration(name, time.Since(t)))
+		mu.Unlock()
+	}
 	drain := func() {
 		for name := range queue {
 			var err error
-			if name == analyze {
-				_, err = db.pool.Exec(ctx, `ANALYZE incidents`)
-				err = wrap("analyze incidents", err)
-			} else {
-				err = db.buildIndex(ctx, name)
-			}
+			timed(name, func() {
+				if name == analyze {
+					_, err = db.pool.Exec(ctx, `ANALYZE incidents`)
+					err = wrap("analyze incidents", err)
+				} else {
+					err = db.buildIndex(ctx, name)
+				}
+			})
 			mu.Lock()
 			if err != nil {
 				errs = append(errs, err)
@@ -322,11 +332,15 @@ func (db *DB) finishBulk(ctx context.Context, loadID int64, sums *areaDeltas, re
 	go func() { // the longest chain
 		defer wg.Done()
 		if refresh {
-			if err := db.refreshCellDays(ctx); err != nil {
-				db.log.WarnContext(ctx, "refresh_cell_days", slog.Any("error", err))
-			}
+			timed("refresh_cell_days", func() {
+				if err := db.refreshCellDays(ctx); err != nil {
+					db.log.WarnContext(ctx, "refresh_cell_days", slog.Any("error", err))
+				}
+			})
 		}
-		n, err := db.ensureIndexes(ctx, "cell_day_counts")
+		var n int
+		var err error
+		timed("cell_day_counts_day_idx", func() { n, err = db.ensureIndexes(ctx, "cell_day_counts") })
 		mu.Lock()
 		built += n
 		if err != nil {
@@ -337,23 +351,26 @@ func (db *DB) finishBulk(ctx context.Context, loadID int64, sums *areaDeltas, re
 	}()
 	go func() {
 		defer wg.Done()
-		db.addAreaSums(ctx, sums)
-		if refresh {
-			if err := db.refreshAreaMonths(ctx); err != nil {
-				db.log.WarnContext(ctx, "refresh_area_months", slog.Any("error", err))
+		timed("area_months", func() {
+			db.addAreaSums(ctx, sums)
+			if refresh {
+				if err := db.refreshAreaMonths(ctx); err != nil {
+					db.log.WarnContext(ctx, "refresh_area_months", slog.Any("error", err))
+				}
 			}
-		}
+		})
 		drain()
 	}()
 	wg.Wait()
 	if refresh {
-		db.vacuumAggregateTables(ctx)
+		timed("vacuum_aggregates", func() { db.vacuumAggregateTables(ctx) })
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	db.log.InfoContext(ctx, "bulk_load_indexes_built", slog.Int64("load", loadID),
-		slog.Int("indexes", built), slog.Duration("duration", time.Since(start)))
+		slog.Int("indexes", built), slog.Duration("duration", time.Since(start)),
+		slog.Group("steps", steps...))
 	return nil
 }
 
