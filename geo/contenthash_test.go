@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"testing"
 	"time"
@@ -102,6 +103,41 @@ func TestCompactRawFastPath(t *testing.T) {
 	for _, bad := range []string{`{"a":`, `{a:1}`, `nul`} {
 		if _, err := compactRaw(json.RawMessage(bad)); err == nil {
 			t.Errorf("compactRaw(%q) accepted invalid JSON", bad)
+		}
+	}
+}
+
+// Many incidents, with up to 20 areas (more than ContentHash's stack array
+// of pairs), days across and beyond four-digit years, and raw rows past
+// its stack buffer: the digest is streamedHash's for each.
+func TestContentHashMatchesStreamedRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	str := func(n int) string {
+		b := make([]byte, r.IntN(n+1))
+		for i := range b {
+			b[i] = "abcXYZ _-/é\x00"[r.IntN(13)]
+		}
+		return string(b)
+	}
+	for n := range 5000 {
+		inc := Incident{
+			Kind: KindShootingFatal, OccurredAt: time.UnixMicro(r.Int64N(1 << 50)).UTC(), TimeKnown: r.IntN(2) == 0,
+			Day:      time.Date(r.IntN(12000)-1000, time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC),
+			Location: orb.Point{r.Float64()*360 - 180, r.Float64()*180 - 90}, Precision: PrecisionBlock,
+			Address: str(40), Victims: r.IntN(5), Naloxone: r.IntN(3), Agency: str(5), Cell: Cell(r.Uint64()),
+		}
+		if k := r.IntN(21); k > 0 {
+			inc.Areas = map[string]string{}
+			for range k {
+				inc.Areas[str(12)] = str(30)
+			}
+		}
+		for range r.IntN(3) {
+			inc.Flags = append(inc.Flags, str(10))
+		}
+		inc.Raw = json.RawMessage(`{"x":"` + str(1500) + `"}`)
+		if got, want := inc.ContentHash(), streamedHash(&inc); string(got) != string(want) {
+			t.Fatalf("incident %d: hash %x, want %x", n, got, want)
 		}
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"errors"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -83,31 +84,20 @@ func (i *Incident) normalizePlace() error {
 var errInvalidJSON = errors.New("invalid JSON")
 
 // compactRaw returns raw without insignificant white space, or nil for empty
-// input and JSON null.
+// input and JSON null. Its output is json.Compact's, byte for byte: raw
+// rows are hashed as they are stored (ContentHash).
 func compactRaw(raw json.RawMessage) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	// Raw rows from ingest are compact already: without any white-space
-	// byte, valid JSON is its own compact form, and validating it is all
-	// json.Compact would do, minus the copy.
-	if bytes.IndexAny(raw, " \t\n\r") < 0 {
-		if !json.Valid(raw) {
-			return nil, errInvalidJSON
-		}
-		if string(raw) == "null" {
-			return nil, nil
-		}
-		return raw, nil
+	out, ok := compactJSON(raw)
+	if !ok {
+		return nil, errInvalidJSON
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, err
-	}
-	if buf.String() == "null" {
+	if string(out) == "null" {
 		return nil, nil
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 // ContentHash returns a digest of every stored field of a normalized incident
@@ -117,8 +107,11 @@ func compactRaw(raw json.RawMessage) (json.RawMessage, error) {
 func (i *Incident) ContentHash() []byte {
 	// The fields go into one buffer, hashed once: the same bytes as
 	// writing them to the hash one by one, without an allocation per
-	// string.
-	var arr [512]byte
+	// string. The buffer is on the stack unless the row is unusually
+	// large (a load's rows take about 600 bytes, raw row and areas
+	// included); growing past it used to cost an allocation and a copy
+	// for most rows.
+	var arr [1024]byte
 	buf := arr[:0]
 	putU := func(v uint64) {
 		buf = binary.LittleEndian.AppendUint64(buf, v)
@@ -134,7 +127,12 @@ func (i *Incident) ContentHash() []byte {
 	} else {
 		putU(0)
 	}
-	putS(i.Day.Format(time.DateOnly))
+	// The day as putS(i.Day.Format(time.DateOnly)) writes it, formatted
+	// in place: its length goes in front once it is known.
+	at := len(buf)
+	putU(0)
+	buf = i.Day.AppendFormat(buf, time.DateOnly)
+	binary.LittleEndian.PutUint64(buf[at:], uint64(len(buf)-at-8))
 	putU(math.Float64bits(i.Location.Lon()))
 	putU(math.Float64bits(i.Location.Lat()))
 	putS(string(i.Precision))
@@ -143,15 +141,18 @@ func (i *Incident) ContentHash() []byte {
 	putU(uint64(int64(i.Naloxone)))
 	putS(i.Agency)
 	putU(uint64(i.Cell))
-	keys := make([]string, 0, len(i.Areas))
-	for k := range i.Areas {
-		keys = append(keys, k)
+	// Areas by key, sorted as pairs: no second map lookup per key, and
+	// no allocation for the usual handful of layers.
+	var kvArr [16][2]string
+	kv := kvArr[:0]
+	for k, v := range i.Areas {
+		kv = append(kv, [2]string{k, v})
 	}
-	sort.Strings(keys)
-	putU(uint64(len(keys)))
-	for _, k := range keys {
-		putS(k)
-		putS(i.Areas[k])
+	slices.SortFunc(kv, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	putU(uint64(len(kv)))
+	for _, p := range kv {
+		putS(p[0])
+		putS(p[1])
 	}
 	putU(uint64(len(i.Flags)))
 	for _, f := range i.Flags {
