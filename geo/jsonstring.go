@@ -4,6 +4,17 @@ import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafeASCII marks the bytes AppendJSONString copies as they are: ASCII
+// from the space up, except the quote, the backslash and the HTML
+// characters. One table read per byte instead of a chain of comparisons:
+// every raw row's values go through here.
+var jsonSafeASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendJSONString appends s as a JSON string without reflection: ingest
 // writes every raw row and the PostGIS store every incident's areas this
 // way. It escapes what encoding/json escapes (HTML characters, U+2028 and
@@ -13,12 +24,12 @@ func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if jsonSafeASCII[s[i]] {
+			i++
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

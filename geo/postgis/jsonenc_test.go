@@ -2,8 +2,13 @@ package postgis
 
 import (
 	"encoding/json"
+	"maps"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
+
+	"hotspots/geo"
 )
 
 func TestAppendAreasJSON(t *testing.T) {
@@ -25,6 +30,40 @@ func TestAppendAreasJSON(t *testing.T) {
 		}
 		if !reflect.DeepEqual(back, wantBack) {
 			t.Errorf("%q decodes to %q, want %q", b, back, wantBack)
+		}
+	}
+}
+
+// appendAreasJSON's bytes are those of sorting the keys and looking each
+// up (its first form), for maps of up to 20 layers: the bytes key a load's
+// area month groups.
+func TestAppendAreasJSONMatchesSortedKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	str := func() string {
+		b := make([]byte, r.IntN(6))
+		for i := range b {
+			b[i] = "ab\"\\<é\x01"[r.IntN(8)]
+		}
+		return string(b)
+	}
+	for range 5000 {
+		m := map[string]string{}
+		for range r.IntN(21) {
+			m[str()] = str()
+		}
+		keys := slices.Sorted(maps.Keys(m))
+		want := []byte{'{'}
+		for i, k := range keys {
+			if i > 0 {
+				want = append(want, ',')
+			}
+			want = geo.AppendJSONString(want, k)
+			want = append(want, ':')
+			want = geo.AppendJSONString(want, m[k])
+		}
+		want = append(want, '}')
+		if got := appendAreasJSON(nil, m); string(got) != string(want) {
+			t.Fatalf("%q: %q, want %q", m, got, want)
 		}
 	}
 }
