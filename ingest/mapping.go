@@ -345,7 +345,35 @@ func compileCond(c Condition) (compiledCond, error) {
 
 // normValue upper-cases, trims and collapses inner white space.
 func normValue(s string) string {
+	if valueIsNormal(s) {
+		return s
+	}
+	return normValueGeneral(s)
+}
+
+// normValueGeneral is normValue for any value.
+func normValueGeneral(s string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(s), " "))
+}
+
+// valueIsNormal reports whether normValue would return s unchanged: ASCII
+// without lower case or control characters, words separated by single
+// spaces. Classify rules test every row's description, which usually is
+// ("SHOOTING"), and normalizing allocated twice per test.
+func valueIsNormal(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || 'a' <= c && c <= 'z' || c == ' ' && s[i-1] == ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *compiledCond) test(r *Record) bool {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -160,4 +161,39 @@ func Test911Descriptions(t *testing.T) {
 			t.Errorf("%q -> %q, want %q", desc, kind, want)
 		}
 	}
+}
+
+// normValue's shortcut for values already normal gives what the general
+// path gives.
+func TestNormValueFastPathMatchesGeneral(t *testing.T) {
+	pieces := []string{"SHOOTING", "Shooting", "OD", " ", "  ", "\t", "\n", "\x00", "\x7f", "é", "\u00a0", "\u2028", "~", "-", "\xff"}
+	r := rand.New(rand.NewPCG(15, 16))
+	fast := 0
+	for range 100000 {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		v := b.String()
+		if got, want := normValue(v), normValueGeneral(v); got != want {
+			t.Fatalf("normValue(%q) = %q, general path %q", v, got, want)
+		}
+		if valueIsNormal(v) {
+			fast++
+		}
+	}
+	if fast < 1000 {
+		t.Fatalf("only %d values took the fast path", fast)
+	}
+}
+
+func FuzzNormValueFastPath(f *testing.F) {
+	for _, s := range []string{"SHOOTING", " shots  fired ", "", "A\u00a0B", "HOMICIDE\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := normValue(v), normValueGeneral(v); got != want {
+			t.Fatalf("normValue(%q) = %q, general path %q", v, got, want)
+		}
+	})
 }

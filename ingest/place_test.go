@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -91,5 +93,107 @@ func TestTreatmentLocations(t *testing.T) {
 				t.Fatalf("treatmentAt(%v, %q) = %v, want %v", tc.p, tc.addr, got, tc.want)
 			}
 		})
+	}
+}
+
+// addrPieces are fragments random addresses are made of: what the fast
+// path of normAddress must tell apart from the addresses it leaves alone.
+var addrPieces = []string{"1800", "0", "001", "E", "N", " ", "  ", "\t", "ORLEANS", "Orleans", "ST", "ST.", "AVE", "AV", "AVENUE",
+	"STREET", "ROAD", "RD", "#", ",", ".", "BLK", "é", "\x7f", "\xff", "ÄVE", "AVE,", "MD", "0 S", "\u00a0", "\u2028"}
+
+func randomAddress(r *rand.Rand) string {
+	var b strings.Builder
+	for range r.IntN(7) {
+		b.WriteString(addrPieces[r.IntN(len(addrPieces))])
+		if r.IntN(3) > 0 {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// normAddress's shortcut for addresses already normal gives what the
+// general path gives.
+func TestNormAddressFastPathMatchesGeneral(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	fast := 0
+	for range 100000 {
+		a := randomAddress(r)
+		if got, want := normAddress(a), normAddressGeneral(a); got != want {
+			t.Fatalf("normAddress(%q) = %q, general path %q", a, got, want)
+		}
+		if addressIsNormal(a) {
+			fast++
+		}
+	}
+	if fast < 1000 {
+		t.Fatalf("only %d addresses took the fast path", fast)
+	}
+	if !addressIsNormal("3300 N TEST ST") {
+		t.Fatal("an ordinary block address misses the fast path")
+	}
+}
+
+func FuzzNormAddressFastPath(f *testing.F) {
+	for _, s := range append(addrPieces, "3300 N TEST ST", "1800 E. Orleans Street, Baltimore, MD", "AVENUE A") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, a string) {
+		if got, want := normAddress(a), normAddressGeneral(a); got != want {
+			t.Fatalf("normAddress(%q) = %q, general path %q", a, got, want)
+		}
+	})
+}
+
+// treatmentAtEachSite is treatmentAt as first written: every site in
+// turn, by address, then by distance.
+func treatmentAtEachSite(pc *placeCheck, p orb.Point, addr string) string {
+	na := normAddressGeneral(addr)
+	for _, t := range pc.treatment {
+		if na != "" && t.addrs[na] {
+			return t.name
+		}
+		if t.radiusM > 0 && distM(p, t.point) <= t.radiusM {
+			return t.name
+		}
+	}
+	return ""
+}
+
+// treatmentAt's single address lookup and latitude shortcut name the same
+// site as testing every site in turn, near and far from the sites, with
+// their addresses and others, and with sites overlapping.
+func TestTreatmentAtMatchesEachSite(t *testing.T) {
+	pc := newPlaceCheck(MustCity(t, "baltimore"), &Mapping{})
+	// A site that overlaps the first and shares an address with it, so
+	// the order between address and distance matches is exercised.
+	extra := treatmentSite{name: "overlap", point: pc.treatment[0].point, radiusM: 5000, addrs: map[string]bool{"22 S GREENE ST": true}}
+	pc.treatment = append([]treatmentSite{pc.treatment[1], extra}, pc.treatment...)
+	pc.treatmentAddr = map[string]int{}
+	for i, s := range pc.treatment {
+		for a := range s.addrs {
+			if _, ok := pc.treatmentAddr[a]; !ok {
+				pc.treatmentAddr[a] = i
+			}
+		}
+	}
+	addrs := []string{"", "1800 ORLEANS ST", "1800 E. Orleans Street", "22 S GREENE ST", "0 S GREENE ST", "900 CATON AV", "3300 N TEST ST", "02400 W BELVEDERE AV"}
+	r := rand.New(rand.NewPCG(11, 12))
+	hits := 0
+	for range 200000 {
+		s := pc.treatment[r.IntN(len(pc.treatment))].point
+		d := []float64{0.0005, 0.002, 0.01, 0.1}[r.IntN(4)]
+		p := orb.Point{s[0] + (r.Float64()*2-1)*d, s[1] + (r.Float64()*2-1)*d}
+		a := addrs[r.IntN(len(addrs))]
+		got, want := pc.treatmentAt(p, a), treatmentAtEachSite(pc, p, a)
+		if got != want {
+			t.Fatalf("treatmentAt(%v, %q) = %q, want %q", p, a, got, want)
+		}
+		if got != "" {
+			hits++
+		}
+	}
+	if hits < 10000 {
+		t.Fatalf("only %d points at a site", hits)
 	}
 }

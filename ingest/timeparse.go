@@ -25,6 +25,14 @@ type clock struct{ h, m, s int }
 // cleanTime strips the debris BPD time cells carry (a stray backtick in
 // "1040`", quotes, dots) while keeping digits, colons, spaces and AM/PM.
 func cleanTime(v string) string {
+	if t := strings.TrimSpace(v); onlyClockDigits(t) {
+		return t // nothing to strip: the usual "03:54:00", without a copy
+	}
+	return cleanTimeGeneral(v)
+}
+
+// cleanTimeGeneral is cleanTime for any cell.
+func cleanTimeGeneral(v string) string {
 	var b strings.Builder
 	for _, r := range strings.TrimSpace(v) {
 		switch {
@@ -37,6 +45,16 @@ func cleanTime(v string) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
+// onlyClockDigits reports whether v holds nothing but digits and colons.
+func onlyClockDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < '0' || c > '9') && c != ':' {
+			return false
+		}
+	}
+	return true
+}
+
 // parseClock parses a time-of-day cell with the formats in order. A value
 // holding two spellings of one time ("0149 01:49") is tried whole first and
 // then field by field, and accepted when a field parses.
@@ -46,8 +64,12 @@ func parseClock(v string, formats []string) (clock, error) {
 		return clock{}, fmt.Errorf("time %q: no digits", v)
 	}
 	cands := []string{c}
-	if f := strings.Fields(c); len(f) > 1 {
-		cands = append(cands, f...)
+	// cleanTime leaves single spaces between fields: without one there is
+	// a single field, and no slice of fields to allocate.
+	if strings.IndexByte(c, ' ') >= 0 {
+		if f := strings.Fields(c); len(f) > 1 {
+			cands = append(cands, f...)
+		}
 	}
 	for _, cand := range cands {
 		for _, f := range formats {

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -113,4 +115,33 @@ func TestParseDateTimeHonoursOffsetsAndZone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cleanTime's shortcut for cells of digits and colons gives what the
+// general path gives, and parseClock's single-field shortcut what splitting
+// gives.
+func TestCleanTimeFastPathMatchesGeneral(t *testing.T) {
+	pieces := []string{"0", "1", "9", ":", " ", "\t", "`", "A", "pm", ".", "\u00a0", "é", "\xff"}
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 100000 {
+		var b strings.Builder
+		for range r.IntN(9) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		v := b.String()
+		if got, want := cleanTime(v), cleanTimeGeneral(v); got != want {
+			t.Fatalf("cleanTime(%q) = %q, general path %q", v, got, want)
+		}
+	}
+}
+
+func FuzzCleanTimeFastPath(f *testing.F) {
+	for _, s := range []string{"03:54:00", " 0149 ", "1040`", "0149 01:49", "", "12:30 PM"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := cleanTime(v), cleanTimeGeneral(v); got != want {
+			t.Fatalf("cleanTime(%q) = %q, general path %q", v, got, want)
+		}
+	})
 }
