@@ -124,6 +124,14 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 	return res, nil
 }
 
+// Rows' areas JSON is appended to chunks of areasChunk bytes; a row starts
+// a new chunk when fewer than areasChunkReserve are left (a longer row
+// still fits: the chunk grows, and the rows before keep the old array).
+const (
+	areasChunk        = 64 << 10
+	areasChunkReserve = 512
+)
+
 // stage normalizes and hashes the input and splits it into rounds with
 // unique keys, so each round can be classified and written as a set. It
 // also returns the distinct lock names (source and key bucket), sorted, for
@@ -131,10 +139,16 @@ func (db *DB) UpsertIncidents(ctx context.Context, loadID int64, incs []geo.Inci
 func stage(incs []geo.Incident) ([][]staged, []string, error) {
 	var rounds [][]staged
 	seen := []map[[2]string]bool{}
-	// One buffer holds every row's areas JSON (about 150 bytes each), so
-	// a batch makes one allocation for them, not one per row.
-	arena := make([]byte, 0, 160*len(incs))
-	srcSet := map[string]bool{}
+	// Rows' areas JSON (about 230 bytes with Baltimore's seven layers) go
+	// into shared chunks, a new one whenever the last is nearly full: one
+	// allocation per few hundred rows, and never a copy of the rows
+	// before, as growing one buffer sized by guess did.
+	var arena []byte
+	type lockKey struct {
+		source string
+		bucket int
+	}
+	srcSet := map[lockKey]bool{}
 	for i := range incs {
 		inc := incs[i]
 		if err := inc.Normalize(); err != nil {
@@ -156,14 +170,17 @@ func stage(incs []geo.Incident) ([][]staged, []string, error) {
 			rounds = append(rounds, make([]staged, 0, n))
 		}
 		seen[r][key] = true
+		if cap(arena)-len(arena) < areasChunkReserve {
+			arena = make([]byte, 0, areasChunk)
+		}
 		at := len(arena)
 		arena = appendAreasJSON(arena, inc.Areas)
 		rounds[r] = append(rounds[r], staged{inc: inc, hash: inc.ContentHash(), areas: arena[at:len(arena):len(arena)]})
-		srcSet[inc.Source+":"+strconv.Itoa(geo.UpsertBucket(inc.Source, inc.SourceID))] = true
+		srcSet[lockKey{inc.Source, geo.UpsertBucket(inc.Source, inc.SourceID)}] = true
 	}
 	sources := make([]string, 0, len(srcSet))
-	for s := range srcSet {
-		sources = append(sources, s)
+	for k := range srcSet {
+		sources = append(sources, k.source+":"+strconv.Itoa(k.bucket))
 	}
 	slices.Sort(sources)
 	return rounds, sources, nil
