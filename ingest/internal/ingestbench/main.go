@@ -36,6 +36,7 @@ func run() error {
 	mapping := flag.String("mapping", "", "mapping file for -load")
 	dbURL := flag.String("database-url", os.Getenv("HOTSPOTS_DATABASE_URL"), "PostGIS URL")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of -load to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of -load to this file (what a load allocates is what its collector scans)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -82,5 +83,23 @@ func run() error {
 		return err
 	}
 	fmt.Printf("%d rows in %s: %.0f rows/s\n", s.RowsRead, el.Round(time.Millisecond), float64(s.RowsRead)/el.Seconds())
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile); err != nil {
+			return fmt.Errorf("memory profile: %w", err)
+		}
+	}
 	return nil
+}
+
+// writeAllocs writes the allocations since the start of the process.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
