@@ -63,15 +63,17 @@ func (s *Server) authenticateNext(next echo.HandlerFunc, failures *keyLimiter) e
 // "X-API-Key: <key>", "" when there is none. Two different keys, or another
 // authorization scheme, are refused rather than guessed between.
 func presentedKey(r *http.Request) (string, error) {
+	// The headers are read under their canonical keys (what Header.Get
+	// looks up), so "X-API-Key" is not canonicalised again on every request.
 	var bearer string
-	if h := r.Header.Get("Authorization"); h != "" {
+	if h := firstHeader(r.Header, "Authorization"); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			return "", geo.Errorf(geo.EUNAUTHORIZED, "use Authorization: Bearer <API key>")
 		}
 		bearer = strings.TrimSpace(token)
 	}
-	header := strings.TrimSpace(r.Header.Get("X-API-Key"))
+	header := strings.TrimSpace(firstHeader(r.Header, "X-Api-Key"))
 	if bearer != "" && header != "" && bearer != header {
 		return "", geo.Errorf(geo.EUNAUTHORIZED, "Authorization and X-API-Key name different keys")
 	}
@@ -79,6 +81,14 @@ func presentedKey(r *http.Request) (string, error) {
 		return bearer, nil
 	}
 	return header, nil
+}
+
+// firstHeader is h.Get(key) for a key already in canonical form.
+func firstHeader(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // challenge adds the WWW-Authenticate header a 401 must carry.

@@ -10,11 +10,13 @@ import (
 // geo.Anonymous when no authentication middleware set one: every privacy
 // decision starts from the least trusted caller.
 func principal(c echo.Context) geo.Principal {
-	if p, ok := c.Get("principal").(geo.Principal); ok {
+	switch p := c.Get(principalKey).(type) {
+	case geo.Principal:
 		return p
-	}
-	if p, ok := c.Get("principal").(*geo.Principal); ok && p != nil {
-		return *p
+	case *geo.Principal:
+		if p != nil {
+			return *p
+		}
 	}
 	return geo.Anonymous
 }

@@ -103,7 +103,7 @@ func (h *mapHandler) tileRequest(c echo.Context) (tiles.Request, error) {
 	if !tiles.KnownLayer(layer) {
 		return tiles.Request{}, geo.Errorf(geo.ENOTFOUND, "unknown tile layer %q (%s)", layer, strings.Join(tiles.LayerNames, ", "))
 	}
-	q, err := tiles.ParseQuery(c.QueryParams(), h.kinds)
+	q, err := tiles.ParseRawQuery(c.Request().URL.RawQuery, h.kinds)
 	if err != nil {
 		return tiles.Request{}, err
 	}
@@ -138,14 +138,16 @@ func (h *mapHandler) getTileHandler(c echo.Context) error {
 		return err
 	}
 	// Validators and caching go on 200 and 304 only, never on an error.
+	// The values are assigned under their canonical keys (what Header.Set
+	// does), the constant ones as shared slices: see hdrNosniff.
 	setHeaders := func() {
 		hd := c.Response().Header()
-		hd.Set("ETag", etag)
-		hd.Set("Vary", "Accept-Encoding, Authorization")
+		hd["Etag"] = []string{etag}
+		hd["Vary"] = hdrVaryTile
 		if req.SuppressBelow > 1 {
-			hd.Set("Cache-Control", "public, max-age=30")
+			hd["Cache-Control"] = hdrTilePublic
 		} else {
-			hd.Set("Cache-Control", "private, max-age=30")
+			hd["Cache-Control"] = hdrTilePrivate
 		}
 	}
 	if etagMatch(c.Request().Header.Get("If-None-Match"), etag) {
@@ -162,13 +164,33 @@ func (h *mapHandler) getTileHandler(c echo.Context) error {
 		}
 	}
 	setHeaders()
-	const mvtType = "application/vnd.mapbox-vector-tile"
+	body := t.Raw
+	hd := c.Response().Header()
 	if len(t.Gzip) > 0 && acceptsGzip(c.Request()) {
-		c.Response().Header().Set("Content-Encoding", "gzip")
-		return c.Blob(http.StatusOK, mvtType, t.Gzip)
+		hd["Content-Encoding"] = hdrGzip
+		body = t.Gzip
 	}
-	return c.Blob(http.StatusOK, mvtType, t.Raw)
+	// What c.Blob does, with the Content-Type shared. net/http adds the
+	// length of a body that fits its 2 KB buffer; a larger one would go
+	// out chunked, so it gets its length here (not on every tile: a ninth
+	// header grows the header map out of its first group).
+	hd["Content-Type"] = hdrMVT
+	if len(body) > 2048 {
+		hd["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = c.Response().Write(body)
+	return err
 }
+
+// The tile responses' constant header values, shared (see hdrNosniff).
+var (
+	hdrVaryTile    = []string{"Accept-Encoding, Authorization"}
+	hdrTilePublic  = []string{"public, max-age=30"}
+	hdrTilePrivate = []string{"private, max-age=30"}
+	hdrGzip        = []string{"gzip"}
+	hdrMVT         = []string{"application/vnd.mapbox-vector-tile"}
+)
 
 // etagMatch implements If-None-Match's weak comparison.
 func etagMatch(header, etag string) bool {

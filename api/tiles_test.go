@@ -466,3 +466,30 @@ func TestETagMatchAndAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// TestTileContentLength checks that tiles go out with their length, not
+// chunked, through a real server: net/http gives the length of bodies
+// that fit its 2 KB buffer, the handler that of larger ones.
+func TestTileContentLength(t *testing.T) {
+	h, _ := tileBenchHandler(t, 0)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	large := 0
+	for z := maptile.Zoom(10); z <= 16; z++ {
+		for _, ae := range []string{"gzip", "identity"} {
+			res, body := mapGet(t, srv.URL+tilePath("hex", z, orb.Point{-76.62, 39.29})+"?window=all", "Accept-Encoding", ae)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("z%d %s: %d", z, ae, res.StatusCode)
+			}
+			if len(res.TransferEncoding) > 0 || res.ContentLength != int64(len(body)) {
+				t.Errorf("z%d %s: %d bytes sent with Content-Length %d, Transfer-Encoding %v", z, ae, len(body), res.ContentLength, res.TransferEncoding)
+			}
+			if len(body) > 2048 {
+				large++
+			}
+		}
+	}
+	if large == 0 {
+		t.Fatal("no tile over 2 KB: the handler's own Content-Length is not exercised")
+	}
+}

@@ -38,6 +38,15 @@ func (c *Cache) Get(key []byte) (*Tile, bool) {
 	return nil, false
 }
 
+// putKey is Put with the key in bytes, converted only when the tile is
+// kept (a tile request builds its key in a stack buffer).
+func (c *Cache) putKey(key []byte, t *Tile) {
+	if c.max <= 0 || t.Size() > c.max/4 {
+		return
+	}
+	c.Put(string(key), t)
+}
+
 // Put stores a tile, evicting the least recently used beyond the budget.
 func (c *Cache) Put(key string, t *Tile) {
 	if c.max <= 0 || t.Size() > c.max/4 {

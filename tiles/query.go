@@ -33,8 +33,68 @@ const dayFormat = "2006-01-02"
 // ParseQuery reads kinds, from, to, window and area_layer. Errors are 400s
 // naming the parameter.
 func ParseQuery(v url.Values, ks geo.KindSet) (Query, error) {
+	return queryParams{kinds: v.Get("kinds"), from: v.Get("from"), to: v.Get("to"), window: v.Get("window"),
+		areaLayer: v.Get("area_layer")}.parse(ks)
+}
+
+// ParseRawQuery is ParseQuery of url.ParseQuery(raw) (what Echo's
+// QueryParams holds), without building the map when no parameter needs
+// unescaping: a tile request pays for its query on every request, cached
+// or not, and url.Values costs a map and a slice per parameter.
+func ParseRawQuery(raw string, ks geo.KindSet) (Query, error) {
+	qp, ok := rawQueryParams(raw)
+	if !ok {
+		v, _ := url.ParseQuery(raw) // as URL.Query: the pairs that parse
+		return ParseQuery(v, ks)
+	}
+	return qp.parse(ks)
+}
+
+// queryParams are the first values of the parameters a Query reads, ""
+// when absent (what url.Values.Get gives).
+type queryParams struct{ kinds, from, to, window, areaLayer string }
+
+// rawQueryParams reads raw's pairs as url.ParseQuery splits them; ok is
+// false when that needs anything but splitting (an escape, a '+', a ';',
+// more than 16 pairs: url.ParseQuery's limit on pairs is 10,000 unless
+// GODEBUG urlmaxqueryparams lowers it), which the caller leaves to
+// url.ParseQuery.
+func rawQueryParams(raw string) (qp queryParams, ok bool) {
+	if strings.ContainsAny(raw, "%+;") || strings.Count(raw, "&") >= 16 {
+		return qp, false
+	}
+	set := func(dst *string, v string, seen *bool) {
+		if !*seen {
+			*dst, *seen = v, true
+		}
+	}
+	var seen [5]bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		switch k {
+		case "kinds":
+			set(&qp.kinds, v, &seen[0])
+		case "from":
+			set(&qp.from, v, &seen[1])
+		case "to":
+			set(&qp.to, v, &seen[2])
+		case "window":
+			set(&qp.window, v, &seen[3])
+		case "area_layer":
+			set(&qp.areaLayer, v, &seen[4])
+		}
+	}
+	return qp, true
+}
+
+func (v queryParams) parse(ks geo.KindSet) (Query, error) {
 	var q Query
-	if s := v.Get("kinds"); s != "" {
+	if s := v.kinds; s != "" {
 		kinds, err := ks.ParseKinds(s)
 		if err != nil {
 			return q, geo.FieldErrorf("kinds", "%s", geo.ErrorMessage(err))
@@ -42,19 +102,12 @@ func ParseQuery(v url.Values, ks geo.KindSet) (Query, error) {
 		slices.Sort(kinds)
 		q.Kinds = kinds
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		s := v.Get(f.name)
-		if s == "" {
-			continue
-		}
-		d, err := time.Parse(dayFormat, s)
-		if err != nil {
-			return q, geo.FieldErrorf(f.name, "%s %q must be a date YYYY-MM-DD", f.name, s)
-		}
-		*f.dst = d
+	var err error
+	if q.From, err = parseDay("from", v.from); err != nil {
+		return q, err
+	}
+	if q.To, err = parseDay("to", v.to); err != nil {
+		return q, err
 	}
 	if !q.To.IsZero() {
 		q.To = q.To.AddDate(0, 0, 1)
@@ -62,7 +115,7 @@ func ParseQuery(v url.Values, ks geo.KindSet) (Query, error) {
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 		return q, geo.FieldErrorf("to", "to must not be before from")
 	}
-	if s := v.Get("window"); s != "" {
+	if s := v.window; s != "" {
 		days, ok := Windows[s]
 		if !ok {
 			return q, geo.FieldErrorf("window", "window %q must be one of 7d, 30d, 90d, 365d, all", s)
@@ -72,13 +125,25 @@ func ParseQuery(v url.Values, ks geo.KindSet) (Query, error) {
 		}
 		q.WindowDays = days
 	}
-	if s := v.Get("area_layer"); s != "" {
+	if s := v.areaLayer; s != "" {
 		if len(s) > 64 || strings.ContainsAny(s, "/\\ \t\n") {
 			return q, geo.FieldErrorf("area_layer", "area_layer %q is not a layer id", s)
 		}
 		q.AreaLayer = s
 	}
 	return q, nil
+}
+
+// parseDay reads parameter name's date; zero when s is empty.
+func parseDay(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	d, err := time.Parse(dayFormat, s)
+	if err != nil {
+		return time.Time{}, geo.FieldErrorf(name, "%s %q must be a date YYYY-MM-DD", name, s)
+	}
+	return d, nil
 }
 
 // Days resolves the query to a day range [from, to) given the data end

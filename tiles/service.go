@@ -192,11 +192,24 @@ func (s *Service) versionLocked(ctx context.Context) (int64, error) {
 // back one month first, then a year, then everywhere, so a live feed costs
 // a small query.
 func (s *Service) DataEnd(ctx context.Context) (time.Time, error) {
+	_, end, err := s.versionEnd(ctx)
+	return end, err
+}
+
+// versionEnd is Version and DataEnd under one lock (and one look at the
+// clock), as every tile request's ETag needs both.
+func (s *Service) versionEnd(ctx context.Context) (int64, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.versionLocked(ctx); err != nil {
-		return time.Time{}, err
+	v, err := s.versionLocked(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
 	}
+	end, err := s.dataEndLocked(ctx)
+	return v, end, err
+}
+
+func (s *Service) dataEndLocked(ctx context.Context) (time.Time, error) {
 	if s.dataEnd != nil {
 		return *s.dataEnd, nil
 	}
@@ -239,11 +252,7 @@ func (s *Service) queryDataEnd(ctx context.Context) (time.Time, error) {
 // version, the findings generation for finding layers, and a hash of the
 // layer, query and privacy view. It costs no tile work, so a 304 is cheap.
 func (s *Service) ETag(ctx context.Context, r Request) (string, error) {
-	v, err := s.Version(ctx)
-	if err != nil {
-		return "", err
-	}
-	end, err := s.DataEnd(ctx)
+	v, end, err := s.versionEnd(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -340,7 +349,6 @@ func (s *Service) tile(ctx context.Context, r Request, etag string) (t *Tile, ca
 	if t, ok := s.cache.Get(k); ok {
 		return t, true, nil
 	}
-	key := string(k)
 	var layers []*mvt.Layer
 	switch r.Layer {
 	case LayerHex:
@@ -351,7 +359,7 @@ func (s *Service) tile(ctx context.Context, r Request, etag string) (t *Tile, ca
 		if t, err = gzipped(raw); err != nil {
 			return nil, false, err
 		}
-		s.cache.Put(key, t)
+		s.cache.putKey(k, t)
 		return t, false, nil
 	case LayerHotspots, LayerClusters:
 		layers, err = s.findingsTile(ctx, r)
@@ -369,7 +377,7 @@ func (s *Service) tile(ctx context.Context, r Request, etag string) (t *Tile, ca
 	if err != nil {
 		return nil, false, err
 	}
-	s.cache.Put(key, t)
+	s.cache.putKey(k, t)
 	return t, false, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"context"
 	"io"
 	"net/url"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +112,47 @@ func TestParseQuery(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParseRawQueryMatchesParseQuery checks the map-free reading of a raw
+// query against ParseQuery over url.ParseQuery's values (what Echo's
+// QueryParams holds): the same query or the same error, whether the fast
+// path takes the string or hands it to url.ParseQuery.
+func TestParseRawQueryMatchesParseQuery(t *testing.T) {
+	for _, raw := range parseRawQueryCorpus {
+		checkParseRawQuery(t, raw)
+	}
+}
+
+var parseRawQueryCorpus = []string{
+	"", "window=all", "window=30d&kinds=overdose", "kinds=shooting,homicide&window=7d",
+	"window=all&window=7d", "window=&window=7d", "window", "=all", "&&window=all&&", "window=all&",
+	"from=2024-01-01&to=2024-01-31", "from=2024-01-01&to=2024-01-31&from=1999-01-01", "to=2024-01-01&from=2024-02-01",
+	"from=2024%2D01%2D01", "kinds=overdose%2Cshooting", "kinds=overdose+shooting", "kinds=overdose;window=all",
+	"window=all;x=1", "window=%zz", "win%64ow=all", "area_layer=neighborhood_2020", "area_layer=a%2Fb", "area_layer=a b",
+	"window=bogus", "kinds=burglary", "x=1&y=2&window=7d", "window=7d&from=2024-01-01", "a=1&" + strings.Repeat("b=2&", 20) + "window=7d",
+	"WINDOW=all", "window=ALL", "kinds=", "from=", "area_layer=" + strings.Repeat("x", 65),
+}
+
+func checkParseRawQuery(t *testing.T, raw string) {
+	t.Helper()
+	ks := geo.DefaultKinds()
+	v, _ := url.ParseQuery(raw)
+	want, werr := ParseQuery(v, ks)
+	got, gerr := ParseRawQuery(raw, ks)
+	if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+		t.Fatalf("%q: error %v, want %v", raw, gerr, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: got %+v, want %+v", raw, got, want)
+	}
+}
+
+func FuzzParseRawQuery(f *testing.F) {
+	for _, raw := range parseRawQueryCorpus {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw string) { checkParseRawQuery(t, raw) })
 }
 
 func TestQueryDaysEndAtDataEnd(t *testing.T) {
