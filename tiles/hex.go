@@ -75,6 +75,12 @@ type zoomGeom struct {
 	bound [][4]int64 // per cell: min x, min y, max x, max y, scaled
 	tails []byte     // per cell: the ring from its LineTo on (ringTail)
 	off   []int32    // cell i's tail is tails[off[i]:off[i+1]]; empty: no area
+	// ring holds every cell's outline scaled and rounded, repeats dropped,
+	// as projector.ring makes it before the tile's origin comes off (in
+	// int32: 2^maxGeomZoom * Extent is 2^28): a cell crossing the tile's
+	// edge starts its clip from there. Cell i's is ring[roff[i]:roff[i+1]].
+	ring [][2]int32
+	roff []int32
 }
 
 type grantEntry struct {
@@ -263,7 +269,12 @@ func (h *HexIndex) Encode(t maptile.Tile, suppressBelow int, open []bool) []byte
 				w.EncodedRing(int32(zg.first[i][0]-ox), int32(zg.first[i][1]-oy), tail)
 			} else {
 				slab = slab[:0]
-				r := p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound, &w.clip)
+				var r orb.Ring
+				if zg != nil {
+					r = p.scaledRing(&slab, zg.ring[zg.roff[i]:zg.roff[i+1]], ox, oy, c.bound, &w.clip)
+				} else {
+					r = p.ring(&slab, orb.Ring(h.pts[c.off:c.end]), c.bound, &w.clip)
+				}
 				if r == nil {
 					continue
 				}
@@ -307,6 +318,8 @@ func (h *HexIndex) zoomGeom(z maptile.Zoom) *zoomGeom {
 		zg.first = make([][2]int64, len(h.cells))
 		zg.bound = make([][4]int64, len(h.cells))
 		zg.off = make([]int32, len(h.cells)+1)
+		zg.roff = make([]int32, len(h.cells)+1)
+		zg.ring = make([][2]int32, 0, len(h.pts))
 		var r [][2]int64
 		for i := range h.cells {
 			c := &h.cells[i]
@@ -318,6 +331,10 @@ func (h *HexIndex) zoomGeom(z maptile.Zoom) *zoomGeom {
 				}
 				r = append(r, v)
 			}
+			for _, v := range r {
+				zg.ring = append(zg.ring, [2]int32{int32(v[0]), int32(v[1])})
+			}
+			zg.roff[i+1] = int32(len(zg.ring))
 			b := [4]int64{r[0][0], r[0][1], r[0][0], r[0][1]}
 			for _, v := range r {
 				b = [4]int64{min(b[0], v[0]), min(b[1], v[1]), max(b[2], v[0]), max(b[3], v[1])}

@@ -29,7 +29,8 @@ type layerWriter struct {
 	feats   []byte   // encoded Layer.features fields
 	vals    []byte   // encoded Layer.values fields
 	nvals   uint32
-	ints    map[int64]uint32 // sint value -> index, so repeated counts share one
+	ints    []intValue       // sint values written, so repeated counts share one: the first few,
+	intsMap map[int64]uint32 // then the rest (a linear scan of a handful beats hashing)
 	trueIdx int64            // index of the bool value true, -1 if none yet
 	tags    []uint32         // the current feature's tags
 	geom    []byte           // the current feature's geometry commands, varint encoded
@@ -39,7 +40,18 @@ type layerWriter struct {
 	n       int         // features written
 }
 
-var layerWriters = sync.Pool{New: func() any { return &layerWriter{ints: map[int64]uint32{}} }}
+// intValue is a sint value and its index among the layer's values.
+type intValue struct {
+	v int64
+	i uint32
+}
+
+// linearInts is how many distinct sint values a layer keeps in
+// layerWriter.ints before it turns to the map: a z15-16 hex tile has a few
+// dozen, a z10 tile hundreds.
+const linearInts = 32
+
+var layerWriters = sync.Pool{New: func() any { return &layerWriter{intsMap: map[int64]uint32{}} }}
 
 // getLayerWriter returns a pooled writer for a layer whose properties are
 // among keys; release it with put.
@@ -54,7 +66,10 @@ func getLayerWriter(keys []string) *layerWriter {
 	w.feats = w.feats[:0]
 	w.vals = w.vals[:0]
 	w.nvals = 0
-	clear(w.ints)
+	w.ints = w.ints[:0]
+	if len(w.intsMap) > 0 {
+		clear(w.intsMap)
+	}
 	w.trueIdx = -1
 	w.tags = w.tags[:0]
 	w.geom = w.geom[:0]
@@ -93,15 +108,33 @@ func (w *layerWriter) String(k int, s string) {
 // Int tags the current feature with an integer (a sint value, as orb
 // encodes Go ints), shared by every feature with the same value.
 func (w *layerWriter) Int(k int, v int64) {
-	i, ok := w.ints[v]
+	i, ok := w.intIndex(v)
 	if !ok {
 		w.scratch = w.scratch[:0]
 		w.scratch = append(w.scratch, 0x30) // Value.sint_value
 		w.scratch = binary.AppendUvarint(w.scratch, uint64((v<<1)^(v>>63)))
 		i = w.value(w.scratch)
-		w.ints[v] = i
+		if len(w.ints) < linearInts {
+			w.ints = append(w.ints, intValue{v, i})
+		} else {
+			w.intsMap[v] = i
+		}
 	}
 	w.tags = append(w.tags, w.key(k), i)
+}
+
+// intIndex returns the index of sint value v if the layer has it.
+func (w *layerWriter) intIndex(v int64) (uint32, bool) {
+	for _, e := range w.ints {
+		if e.v == v {
+			return e.i, true
+		}
+	}
+	if len(w.ints) < linearInts {
+		return 0, false
+	}
+	i, ok := w.intsMap[v]
+	return i, ok
 }
 
 // True tags the current feature with the boolean true.

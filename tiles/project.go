@@ -71,7 +71,25 @@ func (p projector) ring(slab *[]orb.Point, w orb.Ring, wb orb.Bound, bufs *clipB
 		dst = append(dst, q)
 	}
 	*slab = dst
-	r := orb.Ring(dst[start:len(dst):len(dst)])
+	return p.cut(orb.Ring(dst[start:len(dst):len(dst)]), wb, bufs)
+}
+
+// scaledRing is ring for an outline already scaled and rounded (what
+// point computes before it takes off the origin, repeats dropped: see
+// zoomGeom), with the tile's origin (ox, oy) in the same units.
+func (p projector) scaledRing(slab *[]orb.Point, v [][2]int32, ox, oy int64, wb orb.Bound, bufs *clipBufs) orb.Ring {
+	dst := *slab
+	start := len(dst)
+	for _, q := range v {
+		dst = append(dst, orb.Point{float64(int64(q[0]) - ox), float64(int64(q[1]) - oy)})
+	}
+	*slab = dst
+	return p.cut(orb.Ring(dst[start:len(dst):len(dst)]), wb, bufs)
+}
+
+// cut is the rest of ring: the clip when the ring's world bound wb is not
+// inside the buffered tile, and the test for a ring with area.
+func (p projector) cut(r orb.Ring, wb orb.Bound, bufs *clipBufs) orb.Ring {
 	if !p.wclip.Contains(wb.Min) || !p.wclip.Contains(wb.Max) {
 		r = dedupe(clipRing(p.clip, r, bufs))
 	}
