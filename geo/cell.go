@@ -51,11 +51,50 @@ func (c Cell) String() string { return strconv.FormatUint(uint64(c), 16) }
 // H3 returns the h3-go value.
 func (c Cell) H3() h3.Cell { return h3.Cell(c) }
 
-// Res returns the cell's resolution.
-func (c Cell) Res() int { return h3.Cell(c).Resolution() }
+// Res returns the cell's resolution: bits 52-55 of the index, read in Go
+// (h3-go's Resolution is a cgo call, which the store's check of every
+// incident's cell paid).
+func (c Cell) Res() int { return int(c>>52) & 0xF }
 
-// Valid reports whether c is a valid H3 cell.
-func (c Cell) Valid() bool { return h3.Cell(c).IsValid() }
+// h3PentagonBase marks the twelve pentagon base cells of H3.
+var h3PentagonBase = [122]bool{4: true, 14: true, 24: true, 38: true, 49: true, 58: true, 63: true, 72: true, 83: true, 97: true, 107: true, 117: true}
+
+// Valid reports whether c is a valid H3 cell. It is H3's isValidCell done
+// in Go, to spare a cgo call per incident stored; a test holds it to
+// h3-go's IsValid. The index is: a zero high bit, mode 1 (cell), zero
+// reserved bits, a base cell below 122, the resolution, then one 3-bit
+// digit per resolution (0-6 up to the cell's resolution, 7 below it; a
+// pentagon's first non-zero digit is never 1, the deleted subsequence).
+func (c Cell) Valid() bool {
+	if c>>63 != 0 || (c>>59)&0xF != 1 || (c>>56)&7 != 0 {
+		return false
+	}
+	bc := int(c>>45) & 0x7F
+	if bc >= len(h3PentagonBase) {
+		return false
+	}
+	res := c.Res()
+	leading := true // only zero digits so far
+	for r := 1; r <= 15; r++ {
+		d := (c >> ((15 - r) * 3)) & 7
+		if r > res {
+			if d != 7 {
+				return false
+			}
+			continue
+		}
+		if d == 7 {
+			return false
+		}
+		if leading && d != 0 {
+			leading = false
+			if d == 1 && h3PentagonBase[bc] {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Parent returns the ancestor at resolution res (res <= c.Res()). It works on
 // the bits directly, exactly like the stores' h3_parent SQL function, so Go and
