@@ -116,11 +116,12 @@ func appendIncidentRow(b []byte, s *staged, id *int64, now time.Time) []byte {
 	}
 	b = endField(b, at)
 	b = appendTextArray(b, inc.Flags)
+	// raw is json (migration 00006): its binary form is the JSON text
+	// itself, which PostgreSQL validates and stores as sent.
 	if inc.Raw == nil {
 		b = appendNull(b)
 	} else {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(inc.Raw)+1))
-		b = append(b, 1)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(inc.Raw)))
 		b = append(b, inc.Raw...)
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s.hash)))

@@ -3,10 +3,14 @@ package postgis
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
+
+	"hotspots/geo"
 )
 
 func TestAppendPointEWKBMatchesEncoder(t *testing.T) {
@@ -47,5 +51,49 @@ func TestAppendTimesAndDates(t *testing.T) {
 				t.Fatalf("date %x, want 4 bytes of %d", b, tc.days)
 			}
 		})
+	}
+}
+
+// copyFields splits one binary COPY row into its fields (nil for NULL).
+func copyFields(t *testing.T, b []byte) [][]byte {
+	t.Helper()
+	n := int(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	out := make([][]byte, n)
+	for i := range out {
+		l := int32(binary.BigEndian.Uint32(b))
+		b = b[4:]
+		if l < 0 {
+			continue
+		}
+		out[i], b = b[:l], b[l:]
+	}
+	if len(b) != 0 {
+		t.Fatalf("%d bytes after %d fields", len(b), n)
+	}
+	return out
+}
+
+func TestAppendIncidentRowRawIsJSONText(t *testing.T) {
+	rawAt := slices.Index(writeColumns, "raw")
+	for _, raw := range []string{`{"z":1,"a":"é"}`, `[]`, ``} {
+		s := staged{inc: geo.Incident{Source: "s", SourceID: "1", Raw: json.RawMessage(raw)}, hash: make([]byte, 32)}
+		if raw == "" {
+			s.inc.Raw = nil
+		}
+		f := copyFields(t, appendIncidentRow(nil, &s, nil, pgEpoch))
+		if len(f) != len(writeColumns) {
+			t.Fatalf("%d fields, want %d", len(f), len(writeColumns))
+		}
+		if raw == "" {
+			if f[rawAt] != nil {
+				t.Fatalf("nil raw encoded as %q, want NULL", f[rawAt])
+			}
+			continue
+		}
+		// json's binary form is the text alone (jsonb's has a version byte).
+		if string(f[rawAt]) != raw {
+			t.Fatalf("raw encoded as %q, want %q", f[rawAt], raw)
+		}
 	}
 }

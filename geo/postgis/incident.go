@@ -37,7 +37,7 @@ const createChanged = `CREATE TEMP TABLE IF NOT EXISTS changed_incidents (
     id bigint PRIMARY KEY, source text, source_id text, kind text, occurred_at timestamptz,
     time_known boolean, day date, geom geometry, precision text, address text,
     victims int, naloxone int, agency text, h3_cell bigint, areas jsonb,
-    flags text[], raw jsonb, hash bytea, created_at timestamptz, updated_at timestamptz
+    flags text[], raw json, hash bytea, created_at timestamptz, updated_at timestamptz
 ) ON COMMIT DROP`
 
 // staged is one normalized input incident with its content hash.
