@@ -49,12 +49,6 @@ type indexedArea struct {
 // lie inside a single area.
 const gridSide = 256
 
-// areaBands caps the bands of an area's point-in-polygon test. Baltimore's
-// police districts have up to 34,000 vertices: with 32 bands a test in a
-// boundary cell crossed about a thousand edges, with 1024 about forty (the
-// answer does not depend on the banding, only the edges looked at).
-const areaBands = 1024
-
 // Values of layerIndex.whole besides an area index.
 const (
 	cellNone    = -1 // no area holds any point of the cell
@@ -96,7 +90,7 @@ func (x *AreaIndex) Add(l geo.AreaLayer, areas []geo.Area) {
 			continue
 		}
 		b := a.Geometry.Bound()
-		li.areas = append(li.areas, indexedArea{code: a.Code, bound: b, geom: a.Geometry, pip: newPIP(a.Geometry, areaBands)})
+		li.areas = append(li.areas, indexedArea{code: a.Code, bound: b, geom: a.Geometry, pip: newPIP(a.Geometry, 32)})
 		if first {
 			li.bound, first = b, false
 		} else {
