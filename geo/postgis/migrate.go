@@ -85,6 +85,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 			slog.Int64("version", r.Source.Version),
 			slog.Duration("duration", r.Duration))
 	}
+	if len(results) > 0 {
+		// Statements the pool's connections prepared before a migration
+		// changed a column's type would fail once each ("cached plan
+		// must not change result type"): new connections prepare afresh.
+		db.pool.Reset()
+	}
 	// A bulk load whose process died left its cell counts to recompute
 	// (readers are right meanwhile, only slower) and indexes dropped: they
 	// come back here, at the latest, the counts first so their index is
