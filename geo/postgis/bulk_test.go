@@ -659,3 +659,44 @@ func TestExpectedRowsMakeLoadsBulkEarly(t *testing.T) {
 	}
 	checkCounts(t, db, all)
 }
+
+// TestBulkLoadAnalyzesFilteredColumns: the ANALYZE at the end of a bulk
+// load leaves statistics for the columns queries filter on (kind, day,
+// time, cell, point) and, since migration 7, none for the wide ones no
+// query filters on.
+func TestBulkLoadAnalyzesFilteredColumns(t *testing.T) {
+	ctx := t.Context()
+	schema := postgistest.NewSchema(t)
+	db := postgistest.OpenWith(t, schema, postgis.Options{BulkLoadRows: 100})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	incs := storetest.Incidents(400, 13)
+	l, err := db.StartLoad(ctx, "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upsertBatches(t, ctx, db, l, incs, 100)
+	if err := db.FinishLoad(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, schema)
+	rows, err := conn.Query(ctx, `SELECT attname::text FROM pg_stats WHERE schemaname = $1 AND tablename = 'incidents'`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"kind", "day", "occurred_at", "h3_cell", "geom", "source"} {
+		if !slices.Contains(got, c) {
+			t.Errorf("no statistics for incidents.%s after a bulk load (have %v)", c, got)
+		}
+	}
+	for _, c := range []string{"hash", "raw", "areas", "flags", "address", "source_id"} {
+		if slices.Contains(got, c) {
+			t.Errorf("statistics gathered for incidents.%s, which no query filters on", c)
+		}
+	}
+}
