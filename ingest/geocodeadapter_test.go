@@ -2,8 +2,11 @@ package ingest
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"testing/fstest"
 
+	"hotspots/cities"
 	"hotspots/geo"
 )
 
@@ -47,4 +50,30 @@ func TestNoCoordsWithStreetGeocoder(t *testing.T) {
 		}
 	}
 	t.Logf("%d incidents; quarantine %v; treatment-location flags %d", s.Incidents, s.ByReason, s.Flags[geo.FlagTreatmentLocation])
+}
+
+// TestCityGeocoderBuildsOnFirstAddress: the street index is built when the
+// first address comes, and a broken streets file surfaces as that call's
+// error (its rows are quarantined with it), not as a failure to start.
+func TestCityGeocoderBuildsOnFirstAddress(t *testing.T) {
+	broken := &cities.City{Slug: "broken", FS: fstest.MapFS{
+		"streets/centerlines.csv.gz": {Data: []byte("not gzip")},
+	}}
+	g, err := CityGeocoder(broken)
+	if err != nil || g == nil {
+		t.Fatalf("CityGeocoder of a city with a streets file: %v, %v; want a geocoder, built later", g, err)
+	}
+	for range 2 {
+		if _, err := g.Geocode(context.Background(), "1200 N MILTON AVE"); err == nil || !strings.Contains(err.Error(), "geocoder for broken") {
+			t.Fatalf("geocoding with a broken streets file: %v, want the build's error", err)
+		}
+	}
+	good, err := CityGeocoder(MustCity(t, "baltimore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := good.Geocode(context.Background(), "1200 N MILTON AVE")
+	if err != nil || !res.matched() {
+		t.Fatalf("1200 N MILTON AVE: %+v, %v", res, err)
+	}
 }
