@@ -256,7 +256,7 @@ func readChunks(ctx context.Context, feed Feed, in chan<- chunk, progress, rows 
 			progress(len(c.recs))
 		}
 		read += len(c.recs)
-		if rows != nil {
+		if rows != nil && ctx.Err() == nil {
 			rows(read)
 		}
 		c = chunk{seq: c.seq + 1, recs: make([]Record, 0, chunkSize)}
