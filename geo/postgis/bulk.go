@@ -254,8 +254,8 @@ func (db *DB) endLoad(ctx context.Context, loadID int64, refresh bool) error {
 }
 
 // finishBulk is the end of a bulk load: the cell-day refresh, the area
-// month sums and refresh, five index builds and an ANALYZE, about 12 s of
-// PostgreSQL CPU after a million-row load. They run on two connections,
+// month sums and refresh, five index builds, an ANALYZE and the aggregate
+// tables' vacuum, about 12 s of PostgreSQL CPU after a million-row load. They run on two connections,
 // one per core of the machine the target is set for, as a schedule rather
 // than all at once: the cell-day refresh followed by its table's day index
 // is the longest chain (5-6 s alone), so one connection starts with it
@@ -347,6 +347,12 @@ func (db *DB) finishBulk(ctx context.Context, loadID int64, sums *areaDeltas, re
 			errs = append(errs, err)
 		}
 		mu.Unlock()
+		// Each connection vacuums the aggregate tables it refilled
+		// (after their index, whose build the vacuum's lock would
+		// block), beside the other's builds rather than after them.
+		if refresh {
+			timed("vacuum_cell_days", func() { db.vacuumTables(ctx, "cell_day_counts, cell_day_dirty") })
+		}
 		drain()
 	}()
 	go func() {
@@ -357,14 +363,12 @@ func (db *DB) finishBulk(ctx context.Context, loadID int64, sums *areaDeltas, re
 				if err := db.refreshAreaMonths(ctx); err != nil {
 					db.log.WarnContext(ctx, "refresh_area_months", slog.Any("error", err))
 				}
+				db.vacuumTables(ctx, "area_month_counts")
 			}
 		})
 		drain()
 	}()
 	wg.Wait()
-	if refresh {
-		timed("vacuum_aggregates", func() { db.vacuumAggregateTables(ctx) })
-	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

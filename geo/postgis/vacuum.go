@@ -42,13 +42,13 @@ func (db *DB) vacuumAggregates(ctx context.Context, sums *areaDeltas) {
 		db.log.Warn("refresh_area_months", slog.Any("error", err))
 	}
 	<-cellsDone
-	db.vacuumAggregateTables(ctx)
+	db.vacuumTables(ctx, "area_month_counts, cell_day_counts, cell_day_dirty")
 }
 
-// vacuumAggregateTables vacuums and analyzes the tables a load's refresh
-// rewrote; see vacuumAggregates.
-func (db *DB) vacuumAggregateTables(ctx context.Context) {
-	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) area_month_counts, cell_day_counts, cell_day_dirty`); err != nil {
-		db.log.WarnContext(ctx, "vacuum_aggregates", slog.Any("error", err))
+// vacuumTables vacuums and analyzes tables (a list of the aggregate
+// tables, never user input), as vacuumAggregates explains.
+func (db *DB) vacuumTables(ctx context.Context, tables string) {
+	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) `+tables); err != nil {
+		db.log.WarnContext(ctx, "vacuum_aggregates", slog.String("tables", tables), slog.Any("error", err))
 	}
 }
