@@ -25,8 +25,8 @@ import (
 // or is projected to from its expected size (ExpectRows) and its first
 // rows, and the table holds no more than twice that (the load at least
 // doubles it), the store drops the secondary indexes for the rest of the
-// load and builds them again when the load finishes. The primary key and the unique
-// (source, source_id) index stay: upserts probe them, and idempotency rests
+// load and builds them again when the load finishes. The primary key and
+// the unique (source, source_id) index stay: upserts probe them, and idempotency rests
 // on the unique one. Readers meanwhile see the same data, only slower.
 //
 // Nothing may leave the database without its indexes for long: FinishLoad
@@ -197,8 +197,8 @@ func (db *DB) noteWritten(ctx context.Context, loadID int64, res geo.UpsertResul
 }
 
 // enterBulk drops the secondary indexes if the table holds at most twice
-// the rows the load adds (added so far, or projected). The count stops at that bound, so a big table costs no
-// more to test than a small one.
+// the rows the load adds (added so far, or projected). The count stops at
+// that bound, so a big table costs no more to test than a small one.
 func (db *DB) enterBulk(ctx context.Context, added int) (bool, error) {
 	bulk := false
 	err := db.inTx(ctx, "bulk load", func(tx pgx.Tx) error {
@@ -255,10 +255,11 @@ func (db *DB) endLoad(ctx context.Context, loadID int64, refresh bool) error {
 
 // finishBulk is the end of a bulk load: the cell-day refresh, the area
 // month sums and refresh, five index builds, an ANALYZE and the aggregate
-// tables' vacuum, about 12 s of PostgreSQL CPU after a million-row load. They run on two connections,
-// one per core of the machine the target is set for, as a schedule rather
-// than all at once: the cell-day refresh followed by its table's day index
-// is the longest chain (5-6 s alone), so one connection starts with it
+// tables' vacuum, about 12 s of PostgreSQL CPU after a million-row load.
+// They run on two connections, one per core of the machine the target is
+// set for, as a schedule rather than all at once: the cell-day refresh
+// followed by its table's day index is the longest chain (4-6 s for a
+// million rows), so one connection starts with it
 // while the other takes the area months and then the incidents' builds
 // one by one; whichever is free takes the next build. With every step
 // started at once (the previous way) four backends shared two cores and
