@@ -41,15 +41,18 @@ func (c *Cache) Get(key []byte) (*Tile, bool) {
 // putKey is Put with the key in bytes, converted only when the tile is
 // kept (a tile request builds its key in a stack buffer).
 func (c *Cache) putKey(key []byte, t *Tile) {
-	if c.max <= 0 || t.Size() > c.max/4 {
-		return
+	if c.keeps(t) {
+		c.Put(string(key), t)
 	}
-	c.Put(string(key), t)
 }
+
+// keeps reports whether Put stores t: the cache is on and t takes at most
+// a quarter of its budget.
+func (c *Cache) keeps(t *Tile) bool { return c.max > 0 && t.Size() <= c.max/4 }
 
 // Put stores a tile, evicting the least recently used beyond the budget.
 func (c *Cache) Put(key string, t *Tile) {
-	if c.max <= 0 || t.Size() > c.max/4 {
+	if !c.keeps(t) {
 		return
 	}
 	c.mu.Lock()
